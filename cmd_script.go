@@ -7,7 +7,7 @@ func scriptCommand() *cli.Command {
 		Name:      "script",
 		Usage:     "read perf.data and display trace output",
 		UsageText: "gperf script [<options>]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "input file `name`", Value: "perf.data"},
 			&cli.StringSliceFlag{Name: "fields", Aliases: []string{"F"}, Usage: "comma separated output fields prepend with 'type:'. +field to add and -field to remove `str`"},
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "don't complain, do it"},
@@ -25,8 +25,11 @@ func scriptCommand() *cli.Command {
 			&cli.BoolFlag{Name: "reltime", Usage: "show time stamps relative to start"},
 			&cli.BoolFlag{Name: "deltatime", Usage: "show time stamps relative to previous event"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "be more verbose"},
-		},
+		}, exportFlags()...),
 		Action: func(c *cli.Context) error {
+			if handled, err := runExport(c); handled {
+				return err
+			}
 			return errNotImplemented("script")
 		},
 	}
