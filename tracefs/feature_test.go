@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
 )
 
 // kernelConfig returns the running kernel's config from /proc/config.gz,
