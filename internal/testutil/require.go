@@ -20,10 +20,11 @@ const (
 	Uprobes                    // tracefs uprobe_events
 	Kprobes                    // tracefs kprobe_events (CONFIG_KPROBE_EVENTS)
 	Gcc                        // gcc on PATH
+	Chromium                   // Debian's chromium at /usr/bin/chromium (flame graph browser tests)
 )
 
 func (r Requirement) String() string {
-	return [...]string{"root", "perf", "tracefs", "uprobes (CONFIG_UPROBE_EVENTS)", "kprobes (CONFIG_KPROBE_EVENTS)", "gcc"}[r]
+	return [...]string{"root", "perf", "tracefs", "uprobes (CONFIG_UPROBE_EVENTS)", "kprobes (CONFIG_KPROBE_EVENTS)", "gcc", "chromium"}[r]
 }
 
 // TracingDir is where the tests expect tracefs.
@@ -67,6 +68,10 @@ func check(r Requirement) error {
 	case Gcc:
 		_, err := exec.LookPath("gcc")
 		return err
+	case Chromium:
+		if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+			return fmt.Errorf("install Debian's chromium package: %w", err)
+		}
 	case Tracefs:
 		return ensureTracefs()
 	case Uprobes, Kprobes:
