@@ -14,13 +14,13 @@ import (
 type Requirement int
 
 const (
-	Root    Requirement = iota // running as uid 0
-	Perf                       // the oracle perf binary (PerfPath)
-	Tracefs                    // tracefs mounted (mounted here if needed)
-	Uprobes                    // tracefs uprobe_events
-	Kprobes                    // tracefs kprobe_events (CONFIG_KPROBE_EVENTS)
-	Gcc                        // gcc on PATH
-	Chromium                   // Debian's chromium at /usr/bin/chromium (flame graph browser tests)
+	Root     Requirement = iota // running as uid 0
+	Perf                        // the oracle perf binary (PerfPath)
+	Tracefs                     // tracefs mounted (mounted here if needed)
+	Uprobes                     // tracefs uprobe_events
+	Kprobes                     // tracefs kprobe_events (CONFIG_KPROBE_EVENTS)
+	Gcc                         // gcc on PATH
+	Chromium                    // Debian's chromium at /usr/bin/chromium (flame graph browser tests)
 )
 
 func (r Requirement) String() string {
