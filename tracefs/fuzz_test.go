@@ -43,3 +43,29 @@ func FuzzParseFormat(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseProbe checks that no definition line panics ParseProbe and
+// that what it accepts prints to a line that parses to the same probe.
+func FuzzParseProbe(f *testing.F) {
+	if testing.Short() {
+		f.Skip("fuzzing is slow; skipped with -short")
+	}
+	for _, s := range []string{
+		"p:grp/ev /bin/true:0x0000000000001000 a=+0(%di):u64 s=+0(%si):string",
+		"r16:kprobes/vfs_read_ret vfs_read+0 $retval",
+		"r:grp/ev /bin/true:0x10(0x20)",
+		"p vfs_read",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		p, err := tracefs.ParseProbe(tracefs.Uprobe, line)
+		if err != nil {
+			return
+		}
+		q, err := tracefs.ParseProbe(tracefs.Uprobe, p.String())
+		if err != nil || q.String() != p.String() {
+			t.Fatalf("%q -> %q -> %q, %v", line, p.String(), q.String(), err)
+		}
+	})
+}

@@ -176,7 +176,7 @@ func (fs *FS) AddProbe(kind ProbeKind, def string) error {
 	op := "add " + kind.String()
 	def = strings.TrimSpace(def)
 	if err := fs.Supports(kind); err != nil {
-		return fmt.Errorf("%s %q: %w", op, def, err)
+		return fmt.Errorf("%s \"%s\": %w", op, def, err)
 	}
 	if strings.ContainsAny(def, "\n\x00") {
 		return fmt.Errorf("%s %q: a definition is one line", op, clip(def))
@@ -210,7 +210,7 @@ func (fs *FS) writeDef(op, file, line string) error {
 	// deletes every probe (trace_uprobe.c, probes_open: O_TRUNC).
 	f, err := os.OpenFile(fs.path(file), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
-		return fmt.Errorf("%s %q: %w", op, line, err)
+		return fmt.Errorf("%s \"%s\": %w", op, line, err)
 	}
 	_, werr := f.WriteString(line + "\n")
 	f.Close()

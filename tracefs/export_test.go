@@ -1,0 +1,4 @@
+package tracefs
+
+// NewLogEntry exposes newLogEntry to the external tests.
+var NewLogEntry = newLogEntry
