@@ -3,6 +3,7 @@ module github.com/gperf-dev/gperf
 go 1.26.8
 
 require (
+	github.com/go-delve/delve v1.27.2
 	github.com/urfave/cli/v2 v2.27.7
 	golang.org/x/sys v0.50.0
 )

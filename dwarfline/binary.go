@@ -1,0 +1,308 @@
+package dwarfline
+
+import (
+	"debug/dwarf"
+	"debug/elf"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-delve/delve/pkg/dwarf/frame"
+	"github.com/go-delve/delve/pkg/dwarf/godwarf"
+	"github.com/go-delve/delve/pkg/dwarf/loclist"
+)
+
+// ErrNoDWARF is returned (wrapped) when a binary carries no debug
+// information.
+var ErrNoDWARF = errors.New("no debug information")
+
+// ErrNotFound is returned (wrapped) when a function, line or variable is not
+// in the debug information.
+var ErrNotFound = errors.New("not found")
+
+// Binary is an ELF file opened for DWARF queries. Its methods are safe for
+// use by one goroutine at a time.
+type Binary struct {
+	path    string
+	file    *os.File
+	elf     *elf.File
+	dw      *dwarf.Data // nil without DWARF
+	dwErr   error
+	buildID string
+	order   binary.ByteOrder
+
+	loc      loclist.Reader // .debug_loc (DWARF 2-4), may be nil
+	loc5     *loclist.Dwarf5Reader
+	addr     *godwarf.DebugAddrSection
+	frameMu  sync.Once
+	fdes     frame.FrameDescriptionEntries
+	fdesErr  error
+	unitsMu  sync.Once
+	units    []*unit
+	unitsErr error
+	symsOnce sync.Once
+	syms     []Symbol
+	symsErr  error
+}
+
+// Symbol is one ELF symbol as perf keeps it for --funcs and address lookups.
+type Symbol struct {
+	Name  string
+	Value uint64
+	Size  uint64
+	Type  elf.SymType
+	Bind  elf.SymBind
+	Dyn   bool // from .dynsym
+}
+
+// Open opens an ELF file and its DWARF, if any. A file without DWARF opens
+// fine: HasDWARF reports false and DWARF queries fail with ErrNoDWARF.
+// Malformed input is an error, never a panic.
+func Open(path string) (b *Binary, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open binary: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	ef, err := safeNewELF(f)
+	if err != nil {
+		return nil, fmt.Errorf("open binary %s: %w", path, err)
+	}
+	b = &Binary{path: path, file: f, elf: ef, order: ef.ByteOrder}
+	b.buildID = readBuildID(ef)
+	b.dw, b.dwErr = safeDWARF(ef)
+	if b.dw != nil {
+		if d, _ := sectionData(ef, ".debug_loc"); len(d) > 0 {
+			b.loc = loclist.NewDwarf2Reader(d, addrSize(ef))
+		}
+		if d, _ := sectionData(ef, ".debug_loclists"); len(d) > 0 {
+			b.loc5 = loclist.NewDwarf5Reader(d)
+		}
+		if d, _ := sectionData(ef, ".debug_addr"); len(d) > 0 {
+			b.addr = godwarf.ParseAddr(d)
+		}
+	}
+	return b, nil
+}
+
+// safeNewELF is elf.NewFile with panics turned into errors (debug/elf has
+// unfixed bugs on malformed input, as cilium's SafeELFFile notes).
+func safeNewELF(f *os.File) (ef *elf.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ef, err = nil, fmt.Errorf("malformed ELF: %v", r)
+		}
+	}()
+	return elf.NewFile(f)
+}
+
+func safeDWARF(ef *elf.File) (d *dwarf.Data, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("malformed DWARF: %v", r)
+		}
+	}()
+	if ef.Section(".debug_info") == nil {
+		return nil, ErrNoDWARF
+	}
+	d, err = ef.DWARF()
+	if err != nil {
+		return nil, fmt.Errorf("read DWARF: %w", err)
+	}
+	return d, nil
+}
+
+func sectionData(ef *elf.File, name string) (data []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			data, err = nil, fmt.Errorf("section %s: malformed: %v", name, r)
+		}
+	}()
+	s := ef.Section(name)
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, nil
+	}
+	return s.Data()
+}
+
+func addrSize(ef *elf.File) int {
+	if ef.Class == elf.ELFCLASS32 {
+		return 4
+	}
+	return 8
+}
+
+func readBuildID(ef *elf.File) string {
+	for _, s := range ef.Sections {
+		if s.Type != elf.SHT_NOTE {
+			continue
+		}
+		d, err := sectionData(ef, s.Name)
+		if err != nil {
+			continue
+		}
+		for len(d) >= 12 {
+			nsz := ef.ByteOrder.Uint32(d)
+			dsz := ef.ByteOrder.Uint32(d[4:])
+			typ := ef.ByteOrder.Uint32(d[8:])
+			d = d[12:]
+			na := (uint64(nsz) + 3) &^ 3
+			da := (uint64(dsz) + 3) &^ 3
+			if na+da > uint64(len(d)) {
+				break
+			}
+			name := strings.TrimRight(string(d[:nsz]), "\x00")
+			if name == "GNU" && typ == 3 {
+				return hex.EncodeToString(d[na : na+uint64(dsz)])
+			}
+			d = d[na+da:]
+		}
+	}
+	return ""
+}
+
+// Close releases the file.
+func (b *Binary) Close() error {
+	if b.file == nil {
+		return os.ErrClosed
+	}
+	err := b.file.Close()
+	b.file = nil
+	return err
+}
+
+// Path is the file name given to Open.
+func (b *Binary) Path() string { return b.path }
+
+// BuildID is the GNU build-id in hex, or "".
+func (b *Binary) BuildID() string { return b.buildID }
+
+// Type is the ELF file type: ET_EXEC, ET_DYN (PIE or shared library) or
+// ET_REL (a kernel module).
+func (b *Binary) Type() elf.Type { return b.elf.Type }
+
+// Machine is the ELF machine.
+func (b *Binary) Machine() elf.Machine { return b.elf.Machine }
+
+// ELF is the underlying ELF file (read only).
+func (b *Binary) ELF() *elf.File { return b.elf }
+
+// HasDWARF reports whether the binary has debug information.
+func (b *Binary) HasDWARF() bool { return b.dw != nil }
+
+func (b *Binary) needDWARF() error {
+	if b.dw == nil {
+		if b.dwErr != nil && !errors.Is(b.dwErr, ErrNoDWARF) {
+			return fmt.Errorf("%s: %w", b.path, b.dwErr)
+		}
+		return fmt.Errorf("%s: %w", b.path, ErrNoDWARF)
+	}
+	return nil
+}
+
+// FileOffset converts a virtual address to the file offset a uprobe takes:
+// the offset in the PT_LOAD segment that maps it.
+func (b *Binary) FileOffset(addr uint64) (uint64, error) {
+	for _, p := range b.elf.Progs {
+		if p.Type == elf.PT_LOAD && addr >= p.Vaddr && addr < p.Vaddr+p.Memsz {
+			return addr - p.Vaddr + p.Off, nil
+		}
+	}
+	if b.elf.Type == elf.ET_REL {
+		return addr, nil
+	}
+	return 0, fmt.Errorf("file offset of %#x: no loadable segment maps it", addr)
+}
+
+// Symbols returns the ELF symbols perf loads for a binary (functions,
+// objects and labels from .symtab, plus defined .dynsym entries), sorted by
+// address. Undefined and section/file symbols are left out.
+func (b *Binary) Symbols() ([]Symbol, error) {
+	b.symsOnce.Do(func() {
+		b.syms, b.symsErr = b.loadSymbols()
+	})
+	return b.syms, b.symsErr
+}
+
+func (b *Binary) loadSymbols() (out []Symbol, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("read symbols: malformed symbol table: %v", r)
+		}
+	}()
+	add := func(syms []elf.Symbol, dyn bool) {
+		for _, s := range syms {
+			if s.Name == "" || s.Section == elf.SHN_UNDEF {
+				continue
+			}
+			t := elf.ST_TYPE(s.Info)
+			switch t {
+			case elf.STT_FUNC, elf.STT_GNU_IFUNC, elf.STT_OBJECT:
+			case elf.STT_NOTYPE:
+				if s.Section == elf.SHN_ABS {
+					continue
+				}
+			default:
+				continue
+			}
+			out = append(out, Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info), Dyn: dyn})
+		}
+	}
+	st, err := b.elf.Symbols()
+	if err == nil {
+		add(st, false)
+	}
+	ds, derr := b.elf.DynamicSymbols()
+	if derr == nil {
+		add(ds, true)
+	}
+	if err != nil && derr != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		return nil, fmt.Errorf("read symbols: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Value < out[j].Value })
+	return out, nil
+}
+
+// SymbolAt returns the function symbol containing addr (perf's
+// dwfl_module_addrsym fallback), preferring global ones.
+func (b *Binary) SymbolAt(addr uint64) (Symbol, bool) {
+	syms, _ := b.Symbols()
+	var best Symbol
+	found := false
+	for _, s := range syms {
+		if s.Type != elf.STT_FUNC && s.Type != elf.STT_GNU_IFUNC {
+			continue
+		}
+		if addr >= s.Value && (addr < s.Value+s.Size || addr == s.Value) {
+			if !found || (best.Bind != elf.STB_GLOBAL && s.Bind == elf.STB_GLOBAL) {
+				best, found = s, true
+			}
+		}
+	}
+	return best, found
+}
+
+// SymbolAddr returns the address of a data or function symbol by name.
+func (b *Binary) SymbolAddr(name string) (uint64, bool) {
+	syms, _ := b.Symbols()
+	for _, s := range syms {
+		if s.Name == name && !s.Dyn {
+			return s.Value, true
+		}
+	}
+	for _, s := range syms {
+		if s.Name == name {
+			return s.Value, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,279 @@
+package probe
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gperf-dev/gperf/dwarfline"
+)
+
+// ListOptions are the options of the query commands -L, -V and --funcs.
+type ListOptions struct {
+	// SourceDir is -s: a prefix under which source files are looked for,
+	// chopping leading directories of the DWARF path until one is found.
+	SourceDir string
+	// Externs is --externs (with -V): show global variables too.
+	Externs bool
+	// Filter is --filter; "" selects perf's default for the command.
+	Filter string
+	// NoInlines is --no-inlines.
+	NoInlines bool
+	// Warn receives warnings (perf prints them on stderr); nil discards.
+	Warn io.Writer
+}
+
+// DefaultFuncFilter and DefaultVarFilter are perf's defaults for --funcs
+// and -V (builtin-probe.c).
+const (
+	DefaultFuncFilter = "!_* & !*@plt"
+	DefaultVarFilter  = "!__k???tab_* & !__crc_*"
+)
+
+// ErrSourceMissing is returned (wrapped) by ShowLines when the source file
+// cannot be read; the line numbers were printed all the same.
+var ErrSourceMissing = errors.New("source file not found")
+
+// ParseLineRange parses perf's -L argument
+// (parse_line_range_desc in tools/perf/util/probe-event.c):
+// FUNC[@SRC][:RLN[+NUM|-RLN2]] or SRC[:ALN[+NUM|-ALN2]].
+func ParseLineRange(arg string) (dwarfline.LineRangeSpec, error) {
+	lr := dwarfline.LineRangeSpec{End: math.MaxInt32}
+	name, rng, hasRange := strings.Cut(arg, ":")
+	if hasRange {
+		n, rest, err := parseLineNum(rng, "start line")
+		if err != nil {
+			return lr, err
+		}
+		lr.Start = n
+		if rest != "" && (rest[0] == '+' || rest[0] == '-') {
+			c := rest[0]
+			n, rest2, err := parseLineNum(rest[1:], "end line")
+			if err != nil {
+				return lr, err
+			}
+			rest = rest2
+			lr.End = n
+			if c == '+' {
+				lr.End += lr.Start - 1
+			}
+		}
+		if lr.Start > lr.End {
+			return lr, semanticf(errInval, "Start line must be smaller than end line.")
+		}
+		if rest != "" {
+			return lr, semanticf(errInval, "Tailing with invalid str '%s'.", rest)
+		}
+	}
+	if fn, file, ok := strings.Cut(name, "@"); ok {
+		lr.Function, lr.File = fn, file
+	} else if strings.ContainsAny(name, "/.") {
+		lr.File = name
+	} else if isCName(name) {
+		lr.Function = name
+	} else {
+		return lr, semanticf(errInval, "'%s' is not a valid function name.", name)
+	}
+	return lr, nil
+}
+
+// parseLineNum reads a decimal number like perf's parse_line_num (strtol:
+// a prefix of digits).
+func parseLineNum(s, what string) (int, string, error) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, s, semanticf(errInval, "'%s' is not a valid number.", s)
+	}
+	n, err := strconv.Atoi(s[:i])
+	if err != nil || n < 0 {
+		return 0, s, semanticf(errInval, "'%s' is not a valid %s.", s, what)
+	}
+	return n, s[i:], nil
+}
+
+// ShowLines prints what `perf probe -L SPEC` prints for the binary at bin:
+// a header, then the source lines with the probeable ones numbered
+// relative to the function. Without the source file, perf fails; gperf
+// prints the numbered lines alone, warns, and returns an error wrapping
+// ErrSourceMissing.
+func ShowLines(w io.Writer, bin string, spec string, opts ListOptions) error {
+	lrs, err := ParseLineRange(spec)
+	if err != nil {
+		return err
+	}
+	b, err := dwarfline.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return showLines(w, b, lrs, opts)
+}
+
+func showLines(w io.Writer, b *dwarfline.Binary, spec dwarfline.LineRangeSpec, opts ListOptions) error {
+	lr, err := b.FindLineRange(spec)
+	if err != nil {
+		if errors.Is(err, dwarfline.ErrNotFound) {
+			return fmt.Errorf("show lines: %w (Specified source line is not found.)", err)
+		}
+		return fmt.Errorf("show lines: %w", err)
+	}
+	path, perr := realSourcePath(lr.Path, lr.CompDir, opts.SourceDir)
+	if perr != nil {
+		path = lr.Path
+	}
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	if lr.Function != "" {
+		fmt.Fprintf(bw, "<%s@%s:%d>\n", lr.Function, path, lr.Start-lr.Offset)
+	} else {
+		fmt.Fprintf(bw, "<%s:%d>\n", path, lr.Start)
+	}
+	if perr != nil {
+		// perf stops here ("Failed to find source file path."); print
+		// what the debug information alone says.
+		for _, l := range lr.Lines {
+			fmt.Fprintf(bw, "%7d  \n", l-lr.Offset)
+		}
+		if opts.Warn != nil {
+			bw.Flush()
+			fmt.Fprintf(opts.Warn, "  Warning: source file %s is not found: only line numbers are shown.\n", lr.Path)
+		}
+		return fmt.Errorf("show lines of %s: %w", lr.Path, ErrSourceMissing)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("show lines: %w", err)
+	}
+	defer f.Close()
+	src := bufio.NewReader(f)
+	readLine := func() (string, bool, error) {
+		s, err := src.ReadString('\n')
+		if err == io.EOF {
+			return s, s != "", nil
+		}
+		return s, err == nil, err
+	}
+	short := errors.New("Source file is shorter than expected.")
+	show := func(l int, num bool, mustExist bool) (bool, error) {
+		s, ok, err := readLine()
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			if mustExist {
+				return false, short
+			}
+			return false, nil
+		}
+		if num {
+			fmt.Fprintf(bw, "%7d  %s", l, s)
+		} else {
+			fmt.Fprintf(bw, "         %s", s)
+		}
+		return true, nil
+	}
+	l := 1
+	for ; l < lr.Start; l++ {
+		if _, ok, err := readLine(); err != nil || !ok {
+			return fmt.Errorf("show lines of %s: %w", path, short)
+		}
+	}
+	for _, ln := range lr.Lines {
+		for ; ln > l; l++ {
+			if _, err := show(l-lr.Offset, false, true); err != nil {
+				return fmt.Errorf("show lines of %s: %w", path, err)
+			}
+		}
+		if _, err := show(l-lr.Offset, true, true); err != nil {
+			return fmt.Errorf("show lines of %s: %w", path, err)
+		}
+		l++
+	}
+	end := lr.End
+	if end == math.MaxInt32 {
+		end = l + 2 // NR_ADDITIONAL_LINES
+	}
+	for ; l <= end; l++ {
+		ok, err := show(l-lr.Offset, false, false)
+		if err != nil {
+			return fmt.Errorf("show lines of %s: %w", path, err)
+		}
+		if !ok {
+			break
+		}
+	}
+	return nil
+}
+
+// realSourcePath is perf's get_real_path/find_source_path.
+func realSourcePath(raw, compDir, prefix string) (string, error) {
+	if prefix == "" {
+		if !filepath.IsAbs(raw) && compDir != "" {
+			p := compDir + "/" + raw
+			if _, err := os.Stat(p); err != nil {
+				return "", err
+			}
+			return p, nil
+		}
+		if _, err := os.Stat(raw); err != nil {
+			return "", err
+		}
+		return raw, nil
+	}
+	rp := raw
+	for {
+		p := prefix + "/" + rp
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		i := strings.IndexByte(rp[min(1, len(rp)):], '/')
+		if i < 0 {
+			return "", os.ErrNotExist
+		}
+		rp = rp[i+1:]
+	}
+}
+
+// ShowFuncs prints what `perf probe -F [--filter F]` prints: the names of
+// the binary's symbols matching the filter, sorted.
+func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
+	b, err := dwarfline.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	filter := opts.Filter
+	if filter == "" {
+		filter = DefaultFuncFilter
+	}
+	flt, err := ParseFilter(filter)
+	if err != nil {
+		return err
+	}
+	syms, err := b.Symbols()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, s := range syms {
+		if flt.Match(s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	sort.Strings(names)
+	bw := bufio.NewWriter(w)
+	for _, n := range names {
+		fmt.Fprintln(bw, n)
+	}
+	return bw.Flush()
+}
