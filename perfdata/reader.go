@@ -1,0 +1,401 @@
+package perfdata
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// ReaderOptions selects how Records delivers records.
+type ReaderOptions struct {
+	// TimeOrder delivers records as perf script and perf report do
+	// (tools/perf/util/ordered-events.c): records with a timestamp are
+	// queued and released sorted by time, ties in file order, when a
+	// FINISHED_ROUND record arrives (up to the largest timestamp queued
+	// before the previous round) and at the end of the data; records
+	// without a timestamp (and perf's own records, type 64 and up) are
+	// delivered as soon as they are read. Only the records of the current
+	// rounds are held in memory. Without TimeOrder, records come in file
+	// order.
+	TimeOrder bool
+}
+
+// Reader streams a file's records. Records returned by Next, and the
+// slices they hold, are reused by later calls to Next: copy what must
+// outlive the next call.
+type Reader struct {
+	f    *File
+	src  source
+	opts ReaderOptions
+	recs map[RecordType]Record
+	d    decoder
+	err  error
+	ord  *orderer
+	// prefix replay (pipe mode)
+	prefix []pipeRecord
+}
+
+// source yields raw records: the header, the record's bytes (header
+// included, followed by any out-of-record payload such as tracing data),
+// and its offset. The bytes are valid until the next call.
+type source interface {
+	next() (RecordHeader, []byte, int64, error)
+}
+
+// Records returns a reader of the file's records. In file mode it may be
+// called any number of times, each reader starting at the beginning of the
+// data section; in pipe mode only once.
+func (f *File) Records(opts ReaderOptions) *Reader {
+	r := &Reader{f: f, opts: opts, recs: map[RecordType]Record{}}
+	r.d.swap = f.BigEndian
+	if f.Pipe {
+		if f.pipeReader {
+			r.err = errors.New("perf.data: pipe-mode records can be read only once")
+			return r
+		}
+		f.pipeReader = true
+		r.prefix = f.prefix
+		f.prefix = nil
+		r.src = f.pipeSrc
+	} else {
+		end := int64(f.Header.Data.Offset + f.Header.Data.Size)
+		if f.Header.Data.Size == 0 {
+			// An interrupted perf record leaves data.size 0: read to EOF.
+			end = f.size
+		}
+		if end > f.size {
+			// Records past EOF fail as truncated when reached.
+			end = f.size + 1
+		}
+		sr := io.NewSectionReader(f.r, int64(f.Header.Data.Offset), end-int64(f.Header.Data.Offset))
+		r.src = &streamSource{br: bufio.NewReaderSize(sr, 1<<18), off: int64(f.Header.Data.Offset),
+			end: end, fileEnd: f.size, swap: f.BigEndian, section: "data section"}
+	}
+	if opts.TimeOrder {
+		r.ord = &orderer{}
+	}
+	return r
+}
+
+// Next returns the next record, or io.EOF after the last one. A decode
+// error is a *FormatError naming the offset; it is sticky.
+func (r *Reader) Next() (Record, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	var rec Record
+	var err error
+	if r.ord == nil {
+		var h RecordHeader
+		var b []byte
+		var off int64
+		h, b, off, err = r.nextRaw()
+		if err == nil {
+			rec, err = r.decode(h, b, off)
+		}
+	} else {
+		rec, err = r.nextOrdered()
+	}
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	return rec, nil
+}
+
+// NextRaw returns the bytes of the next record in file order (header
+// included; for HEADER_TRACING_DATA and AUXTRACE followed by their payload),
+// its header and offset, without decoding it: the fast path for copying
+// records. The bytes are valid until the next call. It cannot be mixed
+// with TimeOrder.
+func (r *Reader) NextRaw() (RecordHeader, []byte, int64, error) {
+	if r.err != nil {
+		return RecordHeader{}, nil, 0, r.err
+	}
+	if r.ord != nil {
+		return RecordHeader{}, nil, 0, errors.New("perf.data: NextRaw needs a file-order reader")
+	}
+	h, b, off, err := r.nextRaw()
+	if err != nil {
+		r.err = err
+	}
+	return h, b, off, err
+}
+
+func (r *Reader) nextRaw() (RecordHeader, []byte, int64, error) {
+	if len(r.prefix) > 0 {
+		p := r.prefix[0]
+		r.prefix = r.prefix[1:]
+		h := headerOf(p.b, r.f.BigEndian)
+		return h, p.b, p.off, nil
+	}
+	h, b, off, err := r.src.next()
+	if err == nil && r.f.Pipe && h.Type >= recordKernelTypeLimit {
+		// Header records after the first event (new attrs, features).
+		if err := r.f.applyHeaderRecord(h, b, off); err != nil {
+			return h, nil, off, err
+		}
+	}
+	return h, b, off, err
+}
+
+func headerOf(b []byte, swap bool) RecordHeader {
+	d := decoder{data: b, swap: swap}
+	return RecordHeader{Type: RecordType(d.u32()), Misc: d.u16(), Size: d.u16()}
+}
+
+func (r *Reader) record(t RecordType) Record {
+	rec, ok := r.recs[t]
+	if !ok {
+		rec = newRecord(t)
+		r.recs[t] = rec
+	}
+	return rec
+}
+
+// attrFor returns the attr a record belongs to (perf's
+// evlist__event2evsel): with one attr, that one; else the attr whose IDs
+// hold the record's ID, found at the first attr's id position (samples) or
+// position from the end (other records with sample_id_all); a zero ID
+// (synthesized records) means the first attr. nil if the ID is unknown.
+func (f *File) attrFor(t RecordType, body []byte) *EventAttr {
+	if len(f.Attrs) == 0 {
+		return nil
+	}
+	first := f.Attrs[0]
+	if len(f.Attrs) == 1 {
+		return first
+	}
+	n := len(body) / 8
+	var i int
+	if t == RecordSample {
+		pos := first.idPos()
+		if pos < 0 {
+			return first
+		}
+		if pos >= n {
+			return nil
+		}
+		i = pos
+	} else {
+		if first.Flags&AttrSampleIDAll == 0 {
+			return first
+		}
+		pos := first.isPos()
+		if pos < 0 {
+			return first
+		}
+		if pos > n {
+			return nil
+		}
+		i = n - pos
+	}
+	id := leU64(body[8*i:], f.BigEndian)
+	if id == 0 {
+		return first
+	}
+	return f.ids[id]
+}
+
+// decode turns raw bytes into the reader's record of that type.
+func (r *Reader) decode(h RecordHeader, b []byte, off int64) (Record, error) {
+	rec := r.record(h.Type)
+	body := b[8:h.Size]
+	c := rec.Common()
+	*c = RecordCommon{Misc: h.Misc, Offset: off}
+	if u, ok := rec.(*Unknown); ok {
+		u.Header = h
+		u.Data = body
+		return u, nil
+	}
+	switch {
+	case h.Type == RecordSample:
+		a := r.f.attrFor(h.Type, body)
+		if a == nil {
+			// perf counts and skips samples of unknown events; keep it raw.
+			u := &Unknown{Header: h, Data: body}
+			u.Misc, u.Offset = h.Misc, off
+			return u, nil
+		}
+		c.Attr = a
+	case h.Type < recordKernelTypeLimit:
+		a := r.f.attrFor(h.Type, body)
+		if a != nil && a.Flags&AttrSampleIDAll != 0 {
+			n := a.sampleIDSize()
+			if n > len(body) {
+				return nil, &FormatError{Section: "data section", Offset: off,
+					Msg: fmt.Sprintf("%s record of %d bytes too short for its %d-byte sample_id", h.Type, h.Size, n)}
+			}
+			r.d.reset("data section", off+8+int64(len(body)-n), body[len(body)-n:])
+			c.SampleID.decode(&r.d, a.SampleType)
+			body = body[:len(body)-n]
+			c.Attr = a
+		}
+	}
+	r.d.reset("data section", off+8, body)
+	rec.decode(&r.d)
+	if r.d.err != nil {
+		if fe, ok := r.d.err.(*FormatError); ok {
+			fe.Msg = h.Type.String() + " record: " + fe.Msg
+		}
+		return nil, r.d.err
+	}
+	switch x := rec.(type) {
+	case *HeaderTracingData:
+		x.Data = b[h.Size:]
+	case *Auxtrace:
+		x.Data = b[h.Size:]
+	}
+	return rec, nil
+}
+
+// timestamp returns the record's time as perf's ordered events see it
+// (evlist__parse_sample_timestamp), or false when it has none.
+func (f *File) timestamp(h RecordHeader, b []byte) (uint64, bool) {
+	if h.Type >= recordKernelTypeLimit {
+		return 0, false
+	}
+	body := b[8:h.Size]
+	a := f.attrFor(h.Type, body)
+	if a == nil || a.SampleType&SampleTime == 0 {
+		return 0, false
+	}
+	var off int
+	if h.Type == RecordSample {
+		for _, bit := range []SampleFormat{SampleIdentifier, SampleIP, SampleTID} {
+			if a.SampleType&bit != 0 {
+				off += 8
+			}
+		}
+	} else {
+		if a.Flags&AttrSampleIDAll == 0 {
+			return 0, false
+		}
+		off = len(body) - a.sampleIDSize()
+		if a.SampleType&SampleTID != 0 {
+			off += 8
+		}
+	}
+	if off < 0 || off+8 > len(body) {
+		return 0, false
+	}
+	t := leU64(body[off:], f.BigEndian)
+	if t == 0 || t == math.MaxUint64 {
+		return 0, false
+	}
+	return t, true
+}
+
+// streamSource reads records from a byte stream (a file's data section or
+// a pipe).
+type streamSource struct {
+	br      *bufio.Reader
+	off     int64 // offset of the next record
+	end     int64 // end of the data section; 0 for a pipe
+	fileEnd int64
+	swap    bool
+	section string
+	buf     []byte
+
+	peeked bool
+	ph     RecordHeader
+	pb     []byte
+	poff   int64
+	perr   error
+}
+
+func (s *streamSource) truncated(off int64, msg string) error {
+	return &FormatError{Section: s.section, Offset: off, Msg: msg, Err: ErrTruncated}
+}
+
+func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
+	off := s.off
+	if s.end > 0 && off >= s.end {
+		return RecordHeader{}, nil, off, io.EOF
+	}
+	if cap(s.buf) < 8 {
+		s.buf = make([]byte, 0, 4096)
+	}
+	hb := s.buf[:8]
+	if n, err := io.ReadFull(s.br, hb); err != nil {
+		if n == 0 && err == io.EOF {
+			return RecordHeader{}, nil, off, io.EOF
+		}
+		return RecordHeader{}, nil, off, s.truncated(off, fmt.Sprintf("record header cut after %d bytes", n))
+	}
+	h := headerOf(hb, s.swap)
+	if h.Size < 8 {
+		return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("record size %d smaller than its header (type %s)", h.Size, h.Type)}
+	}
+	if s.end > 0 && off+int64(h.Size) > s.end && s.end <= s.fileEnd {
+		return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("%s record of %d bytes runs past the end of the data section at %#x", h.Type, h.Size, s.end)}
+	}
+	n := int(h.Size)
+	if cap(s.buf) < n {
+		s.buf = make([]byte, n, n*2)
+	}
+	b := s.buf[:n]
+	if m, err := io.ReadFull(s.br, b[8:]); err != nil {
+		return h, nil, off, s.truncated(off, fmt.Sprintf("%s record of %d bytes cut after %d", h.Type, h.Size, 8+m))
+	}
+	// Payload that follows the record outside its size.
+	var extra uint64
+	switch h.Type {
+	case RecordHeaderTracingData:
+		if n < 12 {
+			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "tracing data record too short"}
+		}
+		extra = uint64(leU32(b[8:], s.swap))
+	case RecordAuxtrace:
+		if n < 16 {
+			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "auxtrace record too short"}
+		}
+		extra = leU64(b[8:], s.swap)
+	}
+	if extra > 0 {
+		if extra > maxAlloc || (s.end > 0 && uint64(off)+uint64(n)+extra > uint64(s.end)) {
+			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("%s payload of %d bytes runs past the end of the data", h.Type, extra)}
+		}
+		total := n + int(extra)
+		if cap(s.buf) < total {
+			nb := make([]byte, total)
+			copy(nb, b)
+			s.buf = nb
+		}
+		b = s.buf[:total]
+		if m, err := io.ReadFull(s.br, b[n:]); err != nil {
+			return h, nil, off, s.truncated(off, fmt.Sprintf("%s payload of %d bytes cut after %d", h.Type, extra, m))
+		}
+	}
+	s.off += int64(len(b))
+	return h, b, off, nil
+}
+
+// peek reads the next record without consuming it.
+func (s *streamSource) peek() (RecordHeader, []byte, int64, error) {
+	if !s.peeked {
+		s.ph, s.pb, s.poff, s.perr = s.read()
+		s.peeked = true
+	}
+	return s.ph, s.pb, s.poff, s.perr
+}
+
+func (s *streamSource) consume() { s.peeked = false }
+
+func (s *streamSource) next() (RecordHeader, []byte, int64, error) {
+	if s.peeked {
+		s.peeked = false
+		return s.ph, s.pb, s.poff, s.perr
+	}
+	return s.read()
+}
+
+func leU32(b []byte, swap bool) uint32 {
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	if swap {
+		v = v>>24 | v>>8&0xff00 | v<<8&0xff0000 | v<<24
+	}
+	return v
+}
