@@ -18,7 +18,12 @@ T=120 # seconds any one command may take
 run() {
 	local d=$1 n=$2
 	shift 2
-	echo "$*" >"$d/$n.cmd"
+	for a in "$@"; do
+		case $a in
+		*[!A-Za-z0-9_./:=@+-]*) printf "'%s' " "$a" ;;
+		*) printf '%s ' "$a" ;;
+		esac
+	done >"$d/$n.cmd"
 	timeout -s KILL $T "$@" >"$d/$n.out" 2>"$d/$n.err" </dev/null
 	echo $? >"$d/$n.rc"
 }
@@ -145,9 +150,10 @@ step5() {
 		return
 	fi
 	for t in perf gperf; do
-		run $D $t.L $t probe -k $VMLINUX -L vfs_read
 		run $D $t.V $t probe -k $VMLINUX -V vfs_read
+		run $D $t.Vline $t probe -k $VMLINUX -V vfs_read:$KLINE
 		run $D $t.add $t probe -k $VMLINUX -a 'vfs_read count'
+		run $D $t.addline $t probe -k $VMLINUX -a "vfs_read:$KLINE count"
 		cat $TR/kprobe_events >$D/$t.kprobe_events
 		run $D $t.record $t record -e 'probe:*' -o /tmp/v.$t.data -- dd if=/tmp/readme of=/dev/null bs=1000
 		run $D $t.script $t script -i /tmp/v.$t.data

@@ -52,22 +52,26 @@ apt_install() {
 		die "apt-get install $* failed: $(tail -3 "$CACHE/apt.log")"
 }
 
-# apt_fetch PKG DIR: download PKG's .deb into the cache (once) and extract it
-# into DIR.
-apt_fetch() {
-	local pkg=$1 dir=$2 deb
+# apt_download PKG: download PKG's .deb into the cache once; DEB names it.
+apt_download() {
+	local pkg=$1
 	mkdir -p "$CACHE/debs"
-	deb=$(ls "$CACHE/debs/${pkg}_"*.deb 2>/dev/null | head -1 || true)
-	if [ -z "$deb" ]; then
-		log "apt-get download $pkg"
-		(cd "$CACHE/debs" && apt-get download -o DPkg::Lock::Timeout=600 "$pkg" >/dev/null 2>&1) || {
-			apt-get update -qq -o DPkg::Lock::Timeout=600
-			(cd "$CACHE/debs" && apt-get download "$pkg" >/dev/null 2>&1) || die "apt-get download $pkg failed"
-		}
-		deb=$(ls "$CACHE/debs/${pkg}_"*.deb | head -1)
-	fi
+	DEB=$(ls "$CACHE/debs/${pkg}_"*.deb 2>/dev/null | head -1 || true)
+	[ -n "$DEB" ] && return
+	log "apt-get download $pkg"
+	(cd "$CACHE/debs" && apt-get download "$pkg" >/dev/null 2>&1) || {
+		apt-get update -qq -o DPkg::Lock::Timeout=600
+		(cd "$CACHE/debs" && apt-get download "$pkg" >/dev/null 2>&1) || die "apt-get download $pkg failed"
+	}
+	DEB=$(ls "$CACHE/debs/${pkg}_"*.deb | head -1)
+}
+
+# apt_fetch PKG DIR: download PKG (once) and extract it into DIR.
+apt_fetch() {
+	local pkg=$1 dir=$2
+	apt_download "$pkg"
 	rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
-	dpkg-deb -x "$deb" "$dir.tmp"
+	dpkg-deb -x "$DEB" "$dir.tmp"
 	rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
@@ -123,10 +127,27 @@ VMLINUX=${LAB_VMLINUX:-}
 if [ -z "$VMLINUX" ] && [ "${LAB_DBG:-0}" = 1 ]; then
 	VMLINUX=$KDIR/vmlinux-$KVER
 	if [ ! -f "$VMLINUX" ]; then
-		apt_fetch "linux-image-$KVER-dbg" "$KDIR/dbg"
+		apt_download "linux-image-$KVER-dbg"
+		log "extract vmlinux-$KVER"
+		rm -rf "$KDIR/dbg" && mkdir -p "$KDIR/dbg"
+		dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$KDIR/dbg" "./usr/lib/debug/boot/vmlinux-$KVER"
 		mv "$KDIR/dbg/usr/lib/debug/boot/vmlinux-$KVER" "$VMLINUX"
 		rm -rf "$KDIR/dbg"
 	fi
+fi
+
+# Step 5's line in vfs_read: the first one after the entry where perf (on the
+# host, offline) finds code and the variable count.
+KLINE=
+if [ -n "$VMLINUX" ]; then
+	[ -f "$VMLINUX" ] || die "LAB_VMLINUX=$VMLINUX: no such file"
+	for n in $(seq 1 20); do
+		if "$PERF" probe -k "$VMLINUX" -V "vfs_read:$n" 2>/dev/null | grep -q 'size_t[[:space:]]*count$'; then
+			KLINE=$n
+			break
+		fi
+	done
+	[ -n "$KLINE" ] || die "no line of vfs_read in $VMLINUX has code and count"
 fi
 
 # --- the test module ------------------------------------------------------------
@@ -170,6 +191,7 @@ KVER=$KVER
 LINE=$((walk_line - fn_line))
 NOCODE=$((nocode_line - fn_line))
 VMLINUX=${VMLINUX:+/lab/vmlinux}
+KLINE=$KLINE
 ENV
 cat >"$RD/init" <<'INIT'
 #!/bin/busybox sh
@@ -182,12 +204,22 @@ INIT
 chmod +x "$RD/init"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$RD/etc/passwd"
 echo 'root:x:0:' >"$RD/etc/group"
-if [ -n "$VMLINUX" ]; then
-	[ -f "$VMLINUX" ] || die "LAB_VMLINUX=$VMLINUX: no such file"
-	cp "$VMLINUX" "$RD/lab/vmlinux"
-fi
 log "pack initramfs"
 (cd "$RD" && find . | cpio -o -H newc --quiet | gzip -1) >"$CACHE/initramfs.gz"
+initrd=$CACHE/initramfs.gz
+if [ -n "$VMLINUX" ]; then
+	# The kernel unpacks concatenated archives; the vmlinux (hundreds of MB)
+	# goes in an uncompressed one, which is quicker to make and unpack.
+	mkdir -p "$CACHE/vmlinux-rd/lab"
+	ln -f "$VMLINUX" "$CACHE/vmlinux-rd/lab/vmlinux" 2>/dev/null || cp "$VMLINUX" "$CACHE/vmlinux-rd/lab/vmlinux"
+	(cd "$CACHE/vmlinux-rd" && printf 'lab/vmlinux\n' | cpio -o -H newc --quiet) >"$CACHE/vmlinux.cpio"
+	# Each archive must start 4-byte aligned; the kernel skips zero padding.
+	cp "$CACHE/initramfs.gz" "$CACHE/initramfs-vmlinux"
+	truncate -s %4 "$CACHE/initramfs-vmlinux"
+	cat "$CACHE/vmlinux.cpio" >>"$CACHE/initramfs-vmlinux"
+	rm -f "$CACHE/vmlinux.cpio"
+	initrd=$CACHE/initramfs-vmlinux
+fi
 
 # --- boot -----------------------------------------------------------------------
 mem=1024
@@ -206,7 +238,7 @@ log "boot ${accel[*]} (timeout ${TIMEOUT}s)"
 rc=0
 timeout -s KILL "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp 2 \
 	-nographic -no-reboot -nic none -monitor none \
-	-kernel "$VMLINUZ" -initrd "$CACHE/initramfs.gz" \
+	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-append "console=ttyS0 tsc=reliable panic=-1 loglevel=4" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/results.log" \
 	</dev/null >"$OUT/qemu.log" 2>&1 || rc=$?
@@ -224,6 +256,7 @@ awk -v out="$OUT" '
 	/^@@END / {on=0; close(f); next}
 	on {sub(/\r$/, ""); print >> f}
 ' "$OUT/results.log"
+rm -f "$CACHE/initramfs-vmlinux"
 for b in "$OUT"/*.b64; do
 	[ -e "$b" ] || continue
 	base64 -d "$b" | tar -x -C "$OUT" && rm "$b"
