@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,17 +15,18 @@ import (
 type Requirement int
 
 const (
-	Root     Requirement = iota // running as uid 0
-	Perf                        // the oracle perf binary (PerfPath)
-	Tracefs                     // tracefs mounted (mounted here if needed)
-	Uprobes                     // tracefs uprobe_events
-	Kprobes                     // tracefs kprobe_events (CONFIG_KPROBE_EVENTS)
-	Gcc                         // gcc on PATH
-	Chromium                    // Debian's chromium at /usr/bin/chromium (flame graph browser tests)
+	Root          Requirement = iota // running as uid 0
+	Perf                             // the oracle perf binary (PerfPath)
+	Tracefs                          // tracefs mounted (mounted here if needed)
+	Uprobes                          // tracefs uprobe_events
+	Kprobes                          // tracefs kprobe_events (CONFIG_KPROBE_EVENTS)
+	Gcc                              // gcc on PATH
+	Chromium                         // Debian's chromium at /usr/bin/chromium (flame graph browser tests)
+	KernelHeaders                    // headers to build testdata/kmod against (KernelHeadersDir)
 )
 
 func (r Requirement) String() string {
-	return [...]string{"root", "perf", "tracefs", "uprobes (CONFIG_UPROBE_EVENTS)", "kprobes (CONFIG_KPROBE_EVENTS)", "gcc", "chromium"}[r]
+	return [...]string{"root", "perf", "tracefs", "uprobes (CONFIG_UPROBE_EVENTS)", "kprobes (CONFIG_KPROBE_EVENTS)", "gcc", "chromium", "kernel headers (linux-headers-*)"}[r]
 }
 
 // TracingDir is where the tests expect tracefs.
@@ -74,6 +76,10 @@ func check(r Requirement) error {
 		}
 	case Tracefs:
 		return ensureTracefs()
+	case KernelHeaders:
+		if KernelHeadersDir() == "" {
+			return fmt.Errorf("no /usr/src/linux-headers-*/Module.symvers")
+		}
 	case Uprobes, Kprobes:
 		if err := ensureTracefs(); err != nil {
 			return err
@@ -100,4 +106,14 @@ func ensureTracefs() error {
 		return fmt.Errorf("mount tracefs at %s: %w", TracingDir, err)
 	}
 	return nil
+}
+
+// KernelHeadersDir returns a kernel build directory that out-of-tree
+// modules (testdata/kmod) can be built against, or "" when there is none.
+func KernelHeadersDir() string {
+	m, _ := filepath.Glob("/usr/src/linux-headers-*/Module.symvers")
+	if len(m) == 0 {
+		return ""
+	}
+	return filepath.Dir(m[0])
 }
