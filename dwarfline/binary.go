@@ -48,6 +48,7 @@ type Binary struct {
 	symsOnce sync.Once
 	syms     []Symbol
 	symsErr  error
+	ecache   map[dwarf.Offset]*dwarf.Entry
 }
 
 // Symbol is one ELF symbol as perf keeps it for --funcs and address lookups.

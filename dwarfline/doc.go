@@ -1,6 +1,28 @@
 // Package dwarfline resolves functions, source lines, variables and types
 // in an ELF file's DWARF, and translates variable locations into
-// kprobe/uprobe fetch-args.
+// kprobe/uprobe fetch-args, with the rules of perf 6.1's probe finder
+// (tools/perf/util/probe-finder.c and dwarf-aux.c) where perf is right.
+//
+// The API, in the order probe uses it:
+//
+//	b, err := dwarfline.Open(path)            // ELF + DWARF 4/5, build-id, symbols
+//	lr, err := b.FindLineRange(spec)          // perf -L: probeable lines
+//	ps, err := b.Resolve(dwarfline.PointSpec{...}) // probe addresses of a point
+//	vars, err := b.Vars(p, externs)           // perf -V at one address
+//	names, err := b.ScopeVars(p, locals)      // $params / $vars expansion
+//	fa, err := b.TranslateArg(p, dwarfline.ArgSpec{...}, opts) // var->field -> fetch-arg
+//	off, err := b.FileOffset(p.Addr)          // uprobe offset
+//
+// Errors wrap ErrNoDWARF, ErrNotFound, ErrNoLocation, ErrNotSupported or
+// ErrInvalid; argument failures are *ArgError carrying perf's message,
+// shared lines are *SharedLineError.
+//
+// Where gperf departs from perf 6.1 on purpose (docs/compat.md): computed
+// locations (DW_OP_stack_value) are never loaded from memory, DWARF 5
+// bitfields (DW_AT_data_bit_offset) are fetched, DWARF 4 bit offsets are
+// converted to the kernel's least-significant-bit numbering, globals in
+// uprobes are @+FILEOFFSET, and constants and entry values are fetched when
+// they can be.
 //
 // # Security
 //

@@ -277,3 +277,67 @@ func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 	}
 	return bw.Flush()
 }
+
+// ShowVars prints what `perf probe -V PROBEPOINT [--externs] [--filter F]`
+// prints: for each address of the point, `@<func+off>` and the variables
+// perf can fetch there, sorted.
+func ShowVars(w io.Writer, bin string, spec string, opts ListOptions) error {
+	sp, err := ParseSpec(spec)
+	if err != nil {
+		return err
+	}
+	b, err := dwarfline.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return showVars(w, b, sp.Point, opts)
+}
+
+func showVars(w io.Writer, b *dwarfline.Binary, pt Point, opts ListOptions) error {
+	filter := opts.Filter
+	if filter == "" {
+		filter = DefaultVarFilter
+	}
+	flt, err := ParseFilter(filter)
+	if err != nil {
+		return err
+	}
+	probes, err := b.Resolve(dwarfline.PointSpec{
+		Function:  pt.Function,
+		File:      pt.File,
+		Line:      pt.Line,
+		Offset:    pt.Offset,
+		Return:    pt.Return,
+		Lazy:      pt.Lazy,
+		NoInlines: opts.NoInlines,
+		Uprobe:    b.Type() != 1, // not ET_REL
+	})
+	if err != nil {
+		if errors.Is(err, dwarfline.ErrNotFound) {
+			return fmt.Errorf("show variables: %w (Failed to find the address of %s)", err, pt)
+		}
+		return fmt.Errorf("show variables at %s: %w", pt, err)
+	}
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	fmt.Fprintf(bw, "Available variables at %s\n", pt)
+	for _, p := range probes {
+		fmt.Fprintf(bw, "\t@<%s+%d>\n", p.Symbol, p.Offset)
+		vars, err := b.Vars(p, opts.Externs)
+		if err != nil {
+			return fmt.Errorf("show variables at %s: %w", pt, err)
+		}
+		n := 0
+		for _, v := range vars {
+			if flt.Match(v.Name) {
+				fmt.Fprintf(bw, "\t\t%s\t%s\n", v.Type, v.Name)
+				n++
+			}
+		}
+		if n == 0 {
+			fmt.Fprintf(bw, "\t\t(No matched variables)\n")
+		}
+	}
+	return nil
+}
