@@ -1,6 +1,14 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gperf-dev/gperf/record"
+)
 
 func recordCommand() *cli.Command {
 	return &cli.Command{
@@ -26,7 +34,104 @@ func recordCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "filter", Usage: "event `filter`"},
 		},
 		Action: func(c *cli.Context) error {
-			return errNotImplemented("record")
+			callGraph := ""
+			if c.Bool("g") {
+				callGraph = "fp"
+			}
+			if cg := c.String("call-graph"); cg != "" {
+				callGraph, _, _ = strings.Cut(cg, ",")
+			}
+			opts := record.Options{
+				Events:    recordEventArgs(os.Args, c.StringSlice("event"), c.StringSlice("filter")),
+				Count:     c.Uint64("count"),
+				Freq:      c.String("freq"),
+				CallGraph: callGraph,
+				Command:   c.Args().Slice(),
+				PIDs:      c.String("pid"),
+				TIDs:      c.String("tid"),
+				AllCPUs:   c.Bool("all-cpus"),
+				CPUs:      c.String("cpu"),
+				NoInherit: c.Bool("no-inherit") && !c.Bool("inherit"),
+				MmapPages: c.String("mmap-pages"),
+				Output:    c.String("output"),
+				Quiet:     c.Bool("quiet"),
+				Verbose:   c.Bool("verbose"),
+				Cmdline:   os.Args,
+				Version:   version,
+				Stdout:    c.App.Writer,
+				Stderr:    c.App.ErrWriter,
+			}
+			res, err := record.Run(opts)
+			if err != nil {
+				return err
+			}
+			if !opts.Quiet {
+				fmt.Fprint(c.App.ErrWriter, res.Summary())
+			}
+			switch {
+			case res.Signal != 0:
+				return exitError{128 + int(res.Signal)}
+			case res.Workload != nil && res.Workload.Code != 0:
+				return exitError{res.Workload.Code}
+			}
+			return nil
 		},
 	}
+}
+
+// recordEventArgs pairs each --filter with the -e before it, as perf
+// does, by walking the raw command line up to the workload. The values
+// urfave/cli parsed are the fallback when the walk finds none (the command
+// line came from elsewhere, as in tests).
+func recordEventArgs(argv []string, events, filters []string) []record.EventArg {
+	valueFlags := map[string]bool{
+		"-c": true, "--count": true, "-C": true, "--cpu": true, "-e": true, "--event": true,
+		"-F": true, "--freq": true, "--call-graph": true, "-m": true, "--mmap-pages": true,
+		"-o": true, "--output": true, "-p": true, "--pid": true, "-t": true, "--tid": true,
+		"--filter": true,
+	}
+	var out []record.EventArg
+	i := 0
+	for i < len(argv) && argv[i] != "record" {
+		i++
+	}
+	for i++; i < len(argv); i++ {
+		a := argv[i]
+		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+			break
+		}
+		name, val, hasVal := strings.Cut(a, "=")
+		if !strings.HasPrefix(a, "--") && len(a) > 2 && valueFlags[a[:2]] {
+			name, val, hasVal = a[:2], a[2:], true // -eEVENT
+		}
+		if !valueFlags[name] {
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(argv) {
+				break
+			}
+			i++
+			val = argv[i]
+		}
+		switch name {
+		case "-e", "--event":
+			out = append(out, record.EventArg{Spec: val})
+		case "--filter":
+			if len(out) > 0 && out[len(out)-1].Filter == "" {
+				out[len(out)-1].Filter = val
+			}
+		}
+	}
+	if len(out) != len(events) {
+		out = out[:0]
+		for i, e := range events {
+			ea := record.EventArg{Spec: e}
+			if i < len(filters) {
+				ea.Filter = filters[i]
+			}
+			out = append(out, ea)
+		}
+	}
+	return out
 }
