@@ -971,4 +971,3 @@ func writeChunks(w rawWriter, chunks <-chan chunk, pool *chunkPool, nreaders int
 }
 
 var _ = filepath.Join
-

@@ -217,4 +217,3 @@ func (w *workload) status() ExitStatus {
 	}
 	return ExitStatus{Code: ws.ExitStatus()}
 }
-
