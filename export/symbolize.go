@@ -28,11 +28,11 @@ const (
 
 // Frame is one resolved address of a sample's stack.
 type Frame struct {
-	Addr   uint64 // the address as sampled
-	Kernel bool   // a kernel address
-	Sym    string // function name, "" when unknown
-	SymOff uint64 // Addr's offset in Sym
-	DSO    string // file name, "[kernel.kallsyms]", or "[unknown]"
+	Addr    uint64 // the address as sampled
+	Kernel  bool   // a kernel address
+	Sym     string // function name, "" when unknown
+	SymOff  uint64 // Addr's offset in Sym
+	DSO     string // file name, "[kernel.kallsyms]", or "[unknown]"
 	mapping *mapping
 }
 
