@@ -1,9 +1,12 @@
 package record
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gperf-dev/gperf/perfdata"
 )
@@ -19,6 +22,12 @@ type output struct {
 	w       recWriter
 	fw      *perfdata.Writer // file mode
 	renamed bool
+
+	// Provisional features (file mode): see provisional.
+	dataOff   int64
+	prov      []perfdata.Section // RESERVED first
+	provBits  perfdata.FeatureSet
+	lastFlush time.Time
 }
 
 func (s *session) createOutput() (*output, error) {
@@ -49,6 +58,12 @@ func (s *session) createOutput() (*output, error) {
 		return nil, fmt.Errorf("record: write %s: %w", o.path, err)
 	}
 	o.w, o.fw = w, w
+	// NewWriter has written header, IDs and attrs: data starts here.
+	if o.dataOff, err = f.Seek(0, io.SeekCurrent); err != nil {
+		f.Close()
+		os.Remove(o.tmp)
+		return nil, fmt.Errorf("record: write %s: %w", o.path, err)
+	}
 	return o, nil
 }
 
@@ -108,4 +123,84 @@ type recWriter interface {
 	WriteRaw(b []byte) error
 	Flush() error
 	Close() error
+}
+
+// provisional makes the file readable by perf while it is being written,
+// should gperf be killed before Close writes the real feature sections.
+// perf needs HEADER_TRACING_DATA to read tracepoint samples, and feature
+// sections live after the data, whose end moves. So the features known at
+// the start (tracing data, cmdline, event names) are written once into the
+// data stream, each as the payload of a FINISHED_ROUND record (perf reads
+// a round marker of any size and skips its payload), and at each flush a
+// second FINISHED_ROUND holds the feature section table pointing at them:
+// the header then says the data ends just before that record, so perf
+// finds the table right after the data (tools/perf/util/header.c,
+// perf_header__process_sections). The table's first entry is the
+// HEADER_RESERVED bit's, whose 16 bytes double as the record header and
+// which perf ignores. Records written after it are appended, so the table a
+// flushed header points at is never overwritten; at Close the real
+// features and header replace all this.
+func (o *output) provisional(feat *perfdata.Features) error {
+	if o.fw == nil {
+		return nil
+	}
+	o.prov = []perfdata.Section{{}}
+	o.provBits.Set(perfdata.FeatureReserved)
+	for _, f := range []perfdata.Feature{perfdata.FeatureTracingData, perfdata.FeatureCmdline, perfdata.FeatureEventDesc} {
+		if !feat.Set().Has(f) {
+			continue
+		}
+		b, err := feat.Encode(f)
+		if err != nil || len(b)+8+7 > 0xffff {
+			continue // too big for one record: no provisional copy
+		}
+		n := 8 + (len(b)+7)&^7
+		rec := make([]byte, n)
+		binary.LittleEndian.PutUint32(rec, recordFinishedRound)
+		binary.LittleEndian.PutUint16(rec[6:], uint16(n))
+		copy(rec[8:], b)
+		off := uint64(o.dataOff) + o.fw.DataSize() + 8
+		if err := o.w.WriteRaw(rec); err != nil {
+			return err
+		}
+		o.prov = append(o.prov, perfdata.Section{Offset: off, Size: uint64(len(b))})
+		o.provBits.Set(f)
+	}
+	return nil
+}
+
+// flush makes what was written so far readable should gperf die: at most
+// every 100ms it writes the provisional feature table and points the
+// header at it.
+func (o *output) flush() error {
+	if o.fw == nil || len(o.prov) < 2 || time.Since(o.lastFlush) < 100*time.Millisecond {
+		return nil
+	}
+	o.lastFlush = time.Now()
+	end := o.fw.DataSize()
+	n := 16 * len(o.prov)
+	rec := make([]byte, n)
+	binary.LittleEndian.PutUint32(rec, recordFinishedRound)
+	binary.LittleEndian.PutUint16(rec[6:], uint16(n))
+	for i, s := range o.prov[1:] {
+		binary.LittleEndian.PutUint64(rec[16+16*i:], s.Offset)
+		binary.LittleEndian.PutUint64(rec[24+16*i:], s.Size)
+	}
+	if err := o.w.WriteRaw(rec); err != nil {
+		return err
+	}
+	if err := o.w.Flush(); err != nil {
+		return err
+	}
+	// struct perf_file_header: data.size at 48, adds_features at 72.
+	var hdr [8 + 32]byte
+	binary.LittleEndian.PutUint64(hdr[:], end)
+	for i, w := range o.provBits {
+		binary.LittleEndian.PutUint64(hdr[8+8*i:], w)
+	}
+	if _, err := o.f.WriteAt(hdr[:8], 48); err != nil {
+		return err
+	}
+	_, err := o.f.WriteAt(hdr[8:], 72)
+	return err
 }

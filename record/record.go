@@ -659,6 +659,9 @@ func (s *session) record() (*Result, error) {
 	if err := out.w.WriteRaw(sy.buf); err != nil {
 		return nil, fmt.Errorf("record: write %s: %w", o.Output, err)
 	}
+	if err := out.provisional(s.features(nil)); err != nil {
+		return nil, fmt.Errorf("record: write %s: %w", o.Output, err)
+	}
 
 	// Readers and the writer.
 	var (
@@ -700,7 +703,7 @@ func (s *session) record() (*Result, error) {
 		go r.run(&wg)
 	}
 	wres := make(chan writerResult, 1)
-	go func() { wres <- writeChunks(out.w, chunks, pool, len(s.readers), &epoch) }()
+	go func() { wres <- writeChunks(out.w, out.flush, chunks, pool, len(s.readers), &epoch) }()
 
 	// Go.
 	sigs := o.Signals
@@ -917,7 +920,7 @@ var finishedRound = []byte{68, 0, 0, 0, 0, 0, 8, 0}
 // marker had been read, so perf's ordered-events queue (which flushes up
 // to the previous round's maximum timestamp at each round) never sees an
 // event older than what it flushed.
-func writeChunks(w rawWriter, chunks <-chan chunk, pool *chunkPool, nreaders int, epoch *atomic.Uint64) writerResult {
+func writeChunks(w rawWriter, flush func() error, chunks <-chan chunk, pool *chunkPool, nreaders int, epoch *atomic.Uint64) writerResult {
 	var res writerResult
 	seen := map[*cpuReader]uint64{}
 	done := map[*cpuReader]bool{}
@@ -959,6 +962,11 @@ func writeChunks(w rawWriter, chunks <-chan chunk, pool *chunkPool, nreaders int
 			cur++
 			epoch.Store(cur)
 			dirty = false
+			// Keep the header's data size current, so a killed
+			// gperf leaves a file perf reads up to this round.
+			if err := flush(); err != nil && res.err == nil {
+				res.err = err
+			}
 		}
 	}
 	if dirty {

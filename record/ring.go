@@ -95,14 +95,15 @@ func (r *mmapRing) close() error     { return unix.Munmap(r.mem) }
 // Record types the recorder looks at while draining
 // (enum perf_event_type in include/uapi/linux/perf_event.h).
 const (
-	recordMmap        = 1
-	recordLost        = 2
-	recordComm        = 3
-	recordExit        = 4
-	recordFork        = 7
-	recordSample      = 9
-	recordMmap2       = 10
-	recordLostSamples = 13
+	recordMmap          = 1
+	recordLost          = 2
+	recordComm          = 3
+	recordExit          = 4
+	recordFork          = 7
+	recordSample        = 9
+	recordMmap2         = 10
+	recordLostSamples   = 13
+	recordFinishedRound = 68
 )
 
 // recordHeader is struct perf_event_header.
