@@ -318,7 +318,7 @@ func (s *session) comm(tid uint32) string {
 	if c, ok := s.comms[tid]; ok {
 		return c
 	}
-	return ":" + strconv.FormatUint(uint64(tid), 10)
+	return ":" + strconv.FormatInt(int64(int32(tid)), 10)
 }
 
 // stack resolves a sample's callchain (or its IP when it has none), leaf

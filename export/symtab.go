@@ -23,9 +23,12 @@ type symtab struct {
 	syms []sym
 }
 
-// newSymtab sorts syms, keeps one symbol per start address with perf's
-// preferences (choose_best_symbol in tools/perf/util/symbol.c) and gives
-// zero-sized symbols the extent perf gives them (symbols__fixup_end).
+// newSymtab sorts syms (keeping the given order among equal addresses),
+// gives zero-sized symbols the extent perf gives them (symbols__fixup_end
+// in tools/perf/util/symbol.c), then keeps one symbol per start address
+// with perf's preferences (symbols__fixup_duplicate, choose_best_symbol).
+// The order matters as in perf: among aliases of zero size, the last one
+// gets an extent and so wins.
 func newSymtab(syms []sym, kallsyms bool) *symtab {
 	slices.SortStableFunc(syms, func(a, b sym) int {
 		switch {
@@ -36,6 +39,21 @@ func newSymtab(syms []sym, kallsyms bool) *symtab {
 		}
 		return 0
 	})
+	for i := range syms {
+		if syms[i].end != syms[i].start {
+			continue
+		}
+		if i+1 < len(syms) {
+			next := syms[i+1]
+			if kallsyms && strings.Contains(syms[i].name, "[") != strings.Contains(next.name, "[") {
+				syms[i].end = roundUp(syms[i].end+4096, 4096)
+			} else {
+				syms[i].end = next.start
+			}
+		} else {
+			syms[i].end = roundUp(syms[i].start, 4096) + 4096
+		}
+	}
 	out := syms[:0]
 	for _, s := range syms {
 		if n := len(out); n > 0 && out[n-1].start == s.start {
@@ -45,21 +63,6 @@ func newSymtab(syms []sym, kallsyms bool) *symtab {
 			continue
 		}
 		out = append(out, s)
-	}
-	for i := range out {
-		if out[i].end != out[i].start {
-			continue
-		}
-		if i+1 < len(out) {
-			next := out[i+1]
-			if kallsyms && strings.Contains(out[i].name, "[") != strings.Contains(next.name, "[") {
-				out[i].end = roundUp(out[i].end+4096, 4096)
-			} else {
-				out[i].end = next.start
-			}
-		} else {
-			out[i].end = roundUp(out[i].start, 4096) + 4096
-		}
 	}
 	return &symtab{syms: out}
 }
