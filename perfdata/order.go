@@ -157,10 +157,11 @@ func (r *Reader) nextOrdered() (Record, error) {
 			continue
 		}
 		if h.Type == RecordFinishedRound {
-			o.flush(false)
-			// Deliver the round marker after what it released.
+			// perf processes the round marker, then delivers what it
+			// releases.
 			cb, c := o.copyIn(b)
 			o.ready = append(o.ready, ordEntry{h: h, off: off, b: cb, c: c})
+			o.flush(false)
 			continue
 		}
 		return r.decode(h, b, off)

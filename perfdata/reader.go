@@ -204,7 +204,7 @@ func (r *Reader) decode(h RecordHeader, b []byte, off int64) (Record, error) {
 	rec := r.record(h.Type)
 	body := b[8:h.Size]
 	c := rec.Common()
-	*c = RecordCommon{Misc: h.Misc, Offset: off}
+	*c = RecordCommon{Misc: h.Misc, Size: h.Size, Offset: off}
 	if u, ok := rec.(*Unknown); ok {
 		u.Header = h
 		u.Data = body
@@ -216,7 +216,7 @@ func (r *Reader) decode(h RecordHeader, b []byte, off int64) (Record, error) {
 		if a == nil {
 			// perf counts and skips samples of unknown events; keep it raw.
 			u := &Unknown{Header: h, Data: body}
-			u.Misc, u.Offset = h.Misc, off
+			u.Misc, u.Size, u.Offset = h.Misc, h.Size, off
 			return u, nil
 		}
 		c.Attr = a

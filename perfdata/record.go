@@ -133,6 +133,9 @@ type Record interface {
 type RecordCommon struct {
 	// Misc is perf_event_header.misc.
 	Misc uint16
+	// Size is perf_event_header.size as read (EncodeRecord computes the
+	// size it writes).
+	Size uint16
 	// Offset is the record's absolute offset in the file (or in the pipe
 	// stream), -1 for records not read from a file.
 	Offset int64

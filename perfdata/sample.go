@@ -118,7 +118,7 @@ type Sample struct {
 	ID               uint64 // PERF_SAMPLE_ID or PERF_SAMPLE_IDENTIFIER
 	StreamID         uint64
 	CPU, Res         uint32
-	Period           uint64
+	Period           uint64 // without PERF_SAMPLE_PERIOD, the attr's sample_period
 	Read             ReadValues
 	Callchain        []uint64
 	Raw              []byte // PERF_SAMPLE_RAW data, padding included
@@ -179,6 +179,8 @@ func (s *Sample) decode(d *decoder) {
 	}
 	if st&SamplePeriod != 0 {
 		s.Period = d.u64()
+	} else {
+		s.Period = a.SamplePeriod // as perf's evsel__parse_sample
 	}
 	if st&SampleRead != 0 {
 		s.Read.decode(d, a.ReadFormat)
