@@ -22,7 +22,9 @@ type ListOptions struct {
 	SourceDir string
 	// Externs is --externs (with -V): show global variables too.
 	Externs bool
-	// Filter is --filter; "" selects perf's default for the command.
+	// Filter is the filter: --filter for -V, the FILTER of --funcs=FILTER
+	// for --funcs (perf 6.1 ignores --filter there); "" selects perf's
+	// default for the command.
 	Filter string
 	// NoInlines is --no-inlines.
 	NoInlines bool
