@@ -261,7 +261,9 @@ func TestTranslateMatchesPerf(t *testing.T) {
 		{[]string{"shapes.c", "shapes2.c"}, "shape_print s->visible s->layer s->color s->depth", nil},
 		{[]string{"shapes.c", "shapes2.c"}, "shape_walk l l->count l->head->id", nil},
 		{[]string{"shapes.c", "shapes2.c"}, "shape_area s s->kind s->pts[1].x", nil},
-		{[]string{"shapes.c", "shapes2.c"}, "helper_total n shapes_debug shapes_banner:string helper_counter.hits[1] helper_counter.label:string", nil},
+		{[]string{"shapes.c", "shapes2.c"}, "helper_total n helper_counter.hits[1] helper_counter.label:string helper_counter.flags", nil},
+		{[]string{"shapes.c", "shapes2.c"}, "shape_walk shapes_debug shapes_banner:string all_shapes.count all_shapes.head->name:string", nil},
+		{[]string{"shapes.c", "shapes2.c"}, "helper_total shapes_debug", nil},
 		{[]string{"shapes.c", "shapes2.c"}, "helper x", nil},
 		{[]string{"shapes.c", "shapes2.c"}, "rect_area r r->max.x", nil},
 		{[]string{"ldlm.c"}, "ldlm_res_hash_dump hnode arg", nil},
@@ -281,13 +283,31 @@ func TestTranslateMatchesPerf(t *testing.T) {
 			want, perr := perfArgs(t, bin, spec)
 			got, gerrs := gperfArgs(t, bin, spec, false)
 			if perr != "" {
-				// perf refuses the whole event; gperf may go further,
-				// but only with an argument perf cannot translate.
+				// perf refuses the whole event: find the arguments it
+				// refuses; gperf must refuse them too, unless it is a
+				// documented extension (DWARF 5 bitfields).
 				if len(got) == 0 {
 					continue
 				}
-				t.Logf("%s: perf fails (%s); gperf: %v", what, firstLine(perr), got)
-				extended++
+				sp, _ := probe.ParseSpec(spec)
+				point := strings.Fields(spec)[0]
+				for j, a := range sp.Args {
+					one, e := perfArgs(t, bin, point+" "+a.String())
+					for i := range got {
+						g := got[i][j]
+						switch {
+						case e == "" && len(one) == len(got) && one[i][0] == g:
+							same++
+						case e != "" && strings.HasSuffix(g, "=?"):
+							same++ // both refuse
+						case e != "" && strings.Contains(e, "Failed to get the offset") && bitRE.MatchString(g):
+							t.Logf("%s: perf cannot fetch %s (%s); gperf: %s", what, a.String(), firstLine(e), g)
+							extended++
+						default:
+							t.Errorf("%s: arg %s: perf %v %q, gperf %q", what, a.String(), one, firstLine(e), g)
+						}
+					}
+				}
 				continue
 			}
 			if len(want) != len(got) {
@@ -300,11 +320,16 @@ func TestTranslateMatchesPerf(t *testing.T) {
 					switch {
 					case w == g:
 						same++
+					case strings.Contains(w, `=\deade12d`) && errors.Is(gerrs[i*len(want[i])+j], dwarfline.ErrNotFound):
+						// perf fills an argument missing at one of
+						// several probe points with a magic number
+						// (probe's job, not the translator's).
+						same++
 					case correctedBitfield(w, g):
 						fixed++
-					case strings.HasSuffix(g, "=?") && gerrs[j] != nil && errors.Is(gerrs[j], dwarfline.ErrNotSupported):
+					case strings.HasSuffix(g, "=?") && errors.Is(gerrs[i*len(want[i])+j], dwarfline.ErrNotSupported):
 						// perf loads memory at a computed location.
-						t.Logf("%s: gperf refuses %s (%v), perf writes %s", what, g, gerrs[j], w)
+						t.Logf("%s: gperf refuses %s (%v), perf writes %s", what, g, gerrs[i*len(want[i])+j], w)
 						fixed++
 					case computedFixed(w, g):
 						fixed++
@@ -337,8 +362,8 @@ func correctedBitfield(perf, gp string) bool {
 
 // computedFixed: perf turns `DW_OP_bregN off; DW_OP_stack_value` into a
 // load -off(%reg); gperf adds off to the field offset instead.
-var refRE = regexp.MustCompile(`^([^=]*=)(.*?)\+(-?\d+)\((-?\d+)\((%\w+)\)\)(.*)$`)
-var gRefRE = regexp.MustCompile(`^([^=]*=)(.*?)\+(-?\d+)\((%\w+)\)(.*)$`)
+var refRE = regexp.MustCompile(`^([^=]*=)(.*?)([+-]\d+)\(([+-]\d+)\((%\w+)\)\)(.*)$`)
+var gRefRE = regexp.MustCompile(`^([^=]*=)(.*?)([+-]\d+)\((%\w+)\)(.*)$`)
 
 func computedFixed(perf, gp string) bool {
 	pm, gm := refRE.FindStringSubmatch(perf), gRefRE.FindStringSubmatch(gp)
