@@ -169,6 +169,9 @@ step6() {
 	D=/out/s6
 	mkdir -p $D
 	for t in perf gperf; do
+		# The control: the valid probe next to the bad ones.
+		run $D $t.control $t probe -m ldlm_demo ldlm_res_hash_dump
+		run $D $t.controldel $t probe -d 'probe:*'
 		run $D $t.nomod $t probe -m no_such_module ldlm_res_hash_dump
 		run $D $t.nofunc $t probe -m ldlm_demo no_such_function
 		run $D $t.nocode $t probe -m ldlm_demo ldlm_res_hash_dump:$NOCODE

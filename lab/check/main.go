@@ -420,7 +420,10 @@ func (l *lab) step23() {
 		p3State = "WRONG: " + p3.String()
 	}
 	l.add("3", "gperf probe+record+script: one sample per resource, values == module's printk", p3State, g3.ok(), detail)
-	l.crossScripts("s23", "3")
+	l.crossScripts("s23", "3", func(probes, rec, script string) (bool, string) {
+		v := checkValues(script, l.read("s23", probes+"."+rec+".dmesg"), event)
+		return v.samples == v.prints && v.prints > 0, v.String()
+	})
 	for _, t := range []string{"perf", "gperf"} {
 		pd, gd := l.result("s23", t+".del"), l.result("s23", "gperf.del")
 		if t == "perf" {
@@ -437,13 +440,20 @@ func (l *lab) step23() {
 // crossScripts checks, for each file a tool recorded, that perf and gperf
 // print it the same: perf script on gperf's files equals gperf script on
 // them, and gperf script on perf's files equals perf's own.
-func (l *lab) crossScripts(step, label string) {
+// complete says whether perf's script of a file the record tool wrote on the
+// probe tool's probes holds every hit it should (so that two empty outputs
+// never count as equal).
+func (l *lab) crossScripts(step, label string, complete func(probes, rec, script string) (bool, string)) {
 	for _, rec := range []string{"gperf", "perf"} {
 		var fails []string
 		anyRan := false
 		for _, probes := range []string{"perf", "gperf"} {
 			base := probes + "." + rec
 			p, g := l.result(step, base+".perf.script"), l.result(step, base+".gperf.script")
+			if a := l.result(step, probes+".add"); a.rc != 0 {
+				// No probes to record: the probe check already fails.
+				continue
+			}
 			if l.result(step, base+".record").rc != 0 {
 				fails = append(fails, fmt.Sprintf("%s record on %s's probes: %s", rec, probes,
 					l.result(step, base+".record").status()))
@@ -452,6 +462,9 @@ func (l *lab) crossScripts(step, label string) {
 			anyRan = true
 			if d := l.same(step+"."+base+".script", p, g, rec == "perf"); d != "" {
 				fails = append(fails, fmt.Sprintf("on %s's probes: %s", probes, d))
+			}
+			if ok, why := complete(probes, rec, p.out); !ok {
+				fails = append(fails, fmt.Sprintf("%s record on %s's probes misses hits: %s", rec, probes, why))
 			}
 		}
 		check := "perf script on gperf's perf.data == gperf script on it"
@@ -524,7 +537,9 @@ func (l *lab) step4() {
 		gwhy += "; gperf record: " + r.status() + " " + firstLine(r.err)
 	}
 	l.add("4", "gperf record -a -e 'probe:*' -- dd: every read and $retval seen", perfState, gok, gwhy)
-	l.crossScripts("s4", "4")
+	l.crossScripts("s4", "4", func(_, _, script string) (bool, string) {
+		return ddReads(script, size, 1000)
+	})
 	for _, n := range []string{"del", "add2", "delall"} {
 		p, g := l.result("s4", "perf."+n), l.result("s4", "gperf."+n)
 		d := l.same("s4."+n, p, g, true)
@@ -589,15 +604,30 @@ func (l *lab) step6() {
 			reason = strings.TrimSpace(r)
 		}
 	}
-	cases := []struct{ name, what, mention string }{
-		{"nomod", "unknown module", "no_such_module"},
-		{"nofunc", "function not in the module", "no_such_function"},
-		{"nocode", "line without code", "ldlm_res_hash_dump:" + l.env["NOCODE"]},
-		{"refused", "kernel refuses the definition: error_log reason shown", reason},
+	// A refusal counts only when gperf accepts the valid input next to it
+	// in the same guest (the control): an error from a missing feature is
+	// not a clear error about bad input.
+	lineProbe := l.result("s23", "gperf.add")
+	kernelProbe := l.result("s4", "gperf.add")
+	funcProbe := l.result("s6", "gperf.control")
+	p, g := l.result("s6", "perf.control"), l.result("s6", "gperf.control")
+	d := l.same("s6.control", p, g, true)
+	l.add("6", "control: "+strings.TrimPrefix(p.cmd, "perf "), p.status(), d == "", d)
+	cases := []struct {
+		name, what, mention string
+		control             result
+	}{
+		{"nomod", "unknown module", "no_such_module", funcProbe},
+		{"nofunc", "function not in the module", "no_such_function", funcProbe},
+		{"nocode", "line without code", "ldlm_res_hash_dump:" + l.env["NOCODE"], lineProbe},
+		{"refused", "kernel refuses the definition: error_log reason shown", reason, kernelProbe},
 	}
 	for _, c := range cases {
 		p, g := l.result("s6", "perf."+c.name), l.result("s6", "gperf."+c.name)
 		var why []string
+		if !c.control.ran || c.control.rc != 0 {
+			why = append(why, fmt.Sprintf("the valid control %q fails too (%s)", c.control.cmd, c.control.status()))
+		}
 		switch {
 		case !g.ran:
 			why = append(why, "gperf did not run")
