@@ -17,19 +17,18 @@
 
 volatile unsigned long sink;
 
-__attribute__((noinline)) unsigned long spin(unsigned long n)
-{
-	unsigned long x = 0, i;
-
-	for (i = 0; i < n; i++)
-		x += i * i ^ (x >> 3);
-	sink = x;
-	return x;
-}
+/* Each function burns CPU in its own loop, so that it is the leaf. */
+#define BURN(n)                                         \
+	do {                                            \
+		unsigned long x = 0, i;                 \
+		for (i = 0; i < (n); i++)               \
+			x += i * i ^ (x >> 3);          \
+		sink = x;                               \
+	} while (0)
 
 __attribute__((noinline)) void hot_function(unsigned long n)
 {
-	spin(n * 9);
+	BURN(n * 9);
 }
 
 __attribute__((noinline)) void hot_caller(unsigned long n)
@@ -39,7 +38,7 @@ __attribute__((noinline)) void hot_caller(unsigned long n)
 
 __attribute__((noinline)) void cold_function(unsigned long n)
 {
-	spin(n);
+	BURN(n);
 }
 
 /*

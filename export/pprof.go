@@ -1,0 +1,229 @@
+package export
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/gperf-dev/gperf/perfdata"
+)
+
+// pprofBuilder turns samples into a profile.proto.
+type pprofBuilder struct {
+	s       *session
+	p       *profile.Profile
+	ncols   int
+	samples map[string]*profile.Sample
+	locs    map[locKey]*profile.Location
+	funcs   map[funcKey]*profile.Function
+	maps    map[*mapping]*profile.Mapping
+	kernMap *profile.Mapping
+	key     []byte
+	frames  []Frame
+	fields  []FieldValue
+}
+
+type locKey struct {
+	m    *mapping
+	kern bool
+	addr uint64
+}
+
+type funcKey struct{ name, file string }
+
+// WritePprof writes the input as a gzipped profile.proto for `go tool
+// pprof`: per event, a sample count column and, where the period means
+// something, a period column (cpu/nanoseconds for cpu-clock and
+// task-clock, events/count for counters); locations from the callchains
+// with function names, mappings from MMAP/MMAP2 records with build IDs;
+// labels comm (string), pid, tid and cpu (numbers) and, for tracepoints
+// and probes, each field of the event.
+func WritePprof(w io.Writer, opts Options) error {
+	s, err := openSession(opts)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	b := &pprofBuilder{s: s, p: &profile.Profile{}, samples: map[string]*profile.Sample{},
+		locs: map[locKey]*profile.Location{}, funcs: map[funcKey]*profile.Function{}, maps: map[*mapping]*profile.Mapping{}}
+	evs := s.events
+	if s.sel != nil {
+		evs = []*event{s.sel}
+	}
+	b.columns(evs)
+	err = s.walk(handlers{sample: b.add})
+	if err != nil {
+		return err
+	}
+	if s.samples == 0 {
+		return fmt.Errorf("export %s: %w (after filters)", opts.Input, errNoSamples)
+	}
+	b.p.DurationNanos = int64(s.lastTime - s.firstTime)
+	if cd := s.f.Features.ClockData; cd != nil && cd.ClockNS > 0 {
+		b.p.TimeNanos = int64(cd.WallClockNS) + int64(s.firstTime) - int64(cd.ClockNS)
+	}
+	b.p.Comments = append(b.p.Comments, "perf.data: "+opts.Input)
+	if h := s.f.Features.Hostname; h != "" {
+		b.p.Comments = append(b.p.Comments, "hostname: "+h+", kernel "+s.f.Features.OSRelease)
+	}
+	if c := s.f.Features.Cmdline; len(c) > 0 {
+		b.p.Comments = append(b.p.Comments, "recorded with: "+strings.Join(c, " "))
+	}
+	if err := b.p.CheckValid(); err != nil {
+		return fmt.Errorf("export %s: build profile: %w", opts.Input, err)
+	}
+	if err := b.p.Write(w); err != nil {
+		return fmt.Errorf("export %s: write profile: %w", opts.Input, err)
+	}
+	return nil
+}
+
+// columns lays out the sample value columns. With one event they are
+// named as Go's own profiles are ("samples/count", "cpu/nanoseconds"); with
+// several, each name starts with the event's.
+func (b *pprofBuilder) columns(evs []*event) {
+	for _, ev := range evs {
+		ev.colCount, ev.colPeriod = -1, -1
+	}
+	multi := len(evs) > 1
+	add := func(ev *event, typ, unit string) int {
+		if multi {
+			typ = ev.name + "_" + typ
+		}
+		b.p.SampleType = append(b.p.SampleType, &profile.ValueType{Type: typ, Unit: unit})
+		return len(b.p.SampleType) - 1
+	}
+	for _, ev := range evs {
+		ev.colCount = add(ev, "samples", "count")
+		switch {
+		case isClock(ev.attr):
+			ev.colPeriod = add(ev, "cpu", "nanoseconds")
+		case ev.attr.Type != perfdata.TypeTracepoint:
+			ev.colPeriod = add(ev, "events", "count")
+		}
+	}
+	b.ncols = len(b.p.SampleType)
+	ev := evs[0]
+	if ev.colPeriod >= 0 {
+		b.p.PeriodType = &profile.ValueType{Type: b.p.SampleType[ev.colPeriod].Type, Unit: b.p.SampleType[ev.colPeriod].Unit}
+		if ev.attr.Flags&perfdata.AttrFreq == 0 {
+			b.p.Period = int64(ev.attr.SamplePeriod)
+		} else if isClock(ev.attr) && ev.attr.SamplePeriod > 0 {
+			b.p.Period = int64(1e9 / ev.attr.SamplePeriod)
+		}
+	}
+	b.p.DefaultSampleType = b.p.SampleType[ev.colCount].Type
+	if ev.colPeriod >= 0 {
+		b.p.DefaultSampleType = b.p.SampleType[ev.colPeriod].Type
+	}
+}
+
+// add adds one sample: samples with the same event, task, CPU, stack and
+// raw data share one profile sample.
+func (b *pprofBuilder) add(c *sampleCtx) error {
+	r := c.s
+	k := b.s.chainKey(b.key[:0], r)
+	k = binary.LittleEndian.AppendUint32(k, uint32(c.ev.idx))
+	k = binary.LittleEndian.AppendUint32(k, r.Tid)
+	k = binary.LittleEndian.AppendUint32(k, r.CPU)
+	k = append(k, c.comm...)
+	k = append(k, 0)
+	if c.ev.format != nil {
+		k = append(k, r.Raw...)
+	}
+	b.key = k
+	ps := b.samples[string(k)]
+	if ps == nil {
+		ps = &profile.Sample{Value: make([]int64, b.ncols)}
+		b.frames = b.s.stack(r, b.frames)
+		for i := range b.frames {
+			ps.Location = append(ps.Location, b.location(&b.frames[i]))
+		}
+		ps.Label = map[string][]string{"comm": {c.comm}}
+		ps.NumLabel = map[string][]int64{"pid": {int64(int32(r.Pid))}, "tid": {int64(int32(r.Tid))}}
+		if r.Attr.SampleType&perfdata.SampleCPU != 0 {
+			ps.NumLabel["cpu"] = []int64{int64(r.CPU)}
+		}
+		if c.ev.format != nil {
+			b.fields = decodeFields(c.ev.format, r.Raw, b.s.order, b.fields)
+			for i := range b.fields {
+				f := &b.fields[i]
+				if f.Kind == FieldInt {
+					v := int64(f.Uint)
+					if f.Signed {
+						v = f.Int
+					}
+					ps.NumLabel[f.Name] = []int64{v}
+				} else {
+					ps.Label[f.Name] = []string{f.text()}
+				}
+			}
+		}
+		b.samples[string(k)] = ps
+		b.p.Sample = append(b.p.Sample, ps)
+	}
+	ps.Value[c.ev.colCount]++
+	if c.ev.colPeriod >= 0 {
+		ps.Value[c.ev.colPeriod] += int64(period(r))
+	}
+	return nil
+}
+
+func (b *pprofBuilder) location(f *Frame) *profile.Location {
+	k := locKey{m: f.mapping, kern: f.Kernel, addr: f.Addr}
+	if l := b.locs[k]; l != nil {
+		return l
+	}
+	l := &profile.Location{ID: uint64(len(b.p.Location) + 1), Address: f.Addr}
+	if f.mapping != nil {
+		l.Mapping = b.mapping(f.mapping, f.Kernel)
+	} else if f.Kernel {
+		l.Mapping = b.kernelMapping()
+	}
+	if f.Sym != "" {
+		fk := funcKey{f.Sym, f.DSO}
+		fn := b.funcs[fk]
+		if fn == nil {
+			fn = &profile.Function{ID: uint64(len(b.p.Function) + 1), Name: f.Sym, SystemName: f.Sym}
+			b.funcs[fk] = fn
+			b.p.Function = append(b.p.Function, fn)
+		}
+		l.Line = []profile.Line{{Function: fn}}
+		if l.Mapping != nil {
+			l.Mapping.HasFunctions = true
+		}
+	}
+	b.locs[k] = l
+	b.p.Location = append(b.p.Location, l)
+	return l
+}
+
+func (b *pprofBuilder) mapping(m *mapping, kernel bool) *profile.Mapping {
+	if pm := b.maps[m]; pm != nil {
+		return pm
+	}
+	file := m.file
+	if kernel && strings.HasPrefix(file, "[kernel.kallsyms]") {
+		file = "[kernel.kallsyms]"
+	}
+	pm := &profile.Mapping{ID: uint64(len(b.p.Mapping) + 1), Start: m.start, Limit: m.end, Offset: m.pgoff, File: file, BuildID: m.buildID}
+	if kernel {
+		// Kernel addresses are not file offsets.
+		pm.Offset = 0
+	}
+	b.maps[m] = pm
+	b.p.Mapping = append(b.p.Mapping, pm)
+	return pm
+}
+
+// kernelMapping holds kernel addresses outside any recorded kernel map.
+func (b *pprofBuilder) kernelMapping() *profile.Mapping {
+	if b.kernMap == nil {
+		b.kernMap = &profile.Mapping{ID: uint64(len(b.p.Mapping) + 1), Start: 1 << 63, Limit: ^uint64(0), File: "[kernel.kallsyms]"}
+		b.p.Mapping = append(b.p.Mapping, b.kernMap)
+	}
+	return b.kernMap
+}

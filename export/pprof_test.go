@@ -1,0 +1,148 @@
+package export_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/gperf-dev/gperf/export"
+	"github.com/gperf-dev/gperf/internal/testutil"
+)
+
+// writePprof exports data to a profile file and parses it back.
+func writePprof(t *testing.T, opts export.Options) (string, *profile.Profile) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "profile.pb.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := export.WritePprof(f, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := profile.Parse(r)
+	if err != nil {
+		t.Fatalf("the profile does not parse: %v", err)
+	}
+	return path, p
+}
+
+// profileFolded rebuilds folded stacks from a profile: comm label, then
+// the locations' functions outermost first (kernel ones suffixed "_[k]",
+// those without a function named "[file basename]").
+func profileFolded(t *testing.T, p *profile.Profile, col int) (map[string]uint64, uint64) {
+	t.Helper()
+	m := map[string]uint64{}
+	var total uint64
+	for _, s := range p.Sample {
+		var frames []string
+		for _, l := range s.Location {
+			name := "[unknown]"
+			file := ""
+			if l.Mapping != nil {
+				file = l.Mapping.File
+			}
+			switch {
+			case len(l.Line) > 0:
+				name = strings.ReplaceAll(l.Line[0].Function.Name, ";", ":")
+			case strings.HasPrefix(file, "["):
+				name = file
+			case file != "":
+				name = "[" + filepath.Base(file) + "]"
+			}
+			if file == "[kernel.kallsyms]" {
+				name += "_[k]"
+			}
+			frames = append(frames, name)
+		}
+		if len(s.Label["comm"]) != 1 {
+			t.Fatalf("sample without a comm label: %v", s.Label)
+		}
+		m[foldedStack(s.Label["comm"][0], frames)] += uint64(s.Value[col])
+		total += uint64(s.Value[col])
+	}
+	return m, total
+}
+
+// TestPprofCPU converts a perf-recorded cpu-clock profile: its stacks are
+// perf script's, the sample count and nanoseconds add up, and `go tool
+// pprof -top` shows the hot function first.
+func TestPprofCPU(t *testing.T) {
+	data, bin := cpuRecording(t)
+	path, p := writePprof(t, export.Options{Input: data})
+	if len(p.SampleType) != 2 || p.SampleType[0].Type != "samples" || p.SampleType[1].Type != "cpu" || p.SampleType[1].Unit != "nanoseconds" {
+		t.Fatalf("sample types %v, want samples/count and cpu/nanoseconds", p.SampleType)
+	}
+	got, total := profileFolded(t, p, 0)
+	want, samples := perfFolded(t, data)
+	if total != samples {
+		t.Errorf("profile has %d samples, perf script shows %d", total, samples)
+	}
+	testutil.Same(t, "pprof stacks", "perf script callchains", foldedText(want), "gperf --pprof", foldedText(got))
+	// Every cpu-clock sample carries its period in nanoseconds (perf
+	// script -F period).
+	var ns int64
+	for _, s := range p.Sample {
+		ns += s.Value[1]
+	}
+	var wantNS int64
+	for _, l := range strings.Split(strings.TrimSpace(perfScript(t, data, "-F", "period")), "\n") {
+		var v int64
+		for _, c := range strings.TrimSpace(l) {
+			v = v*10 + int64(c-'0')
+		}
+		wantNS += v
+	}
+	if ns != wantNS {
+		t.Errorf("profile has %d ns of CPU, perf script's periods sum to %d", ns, wantNS)
+	}
+	// Labels and mappings. (perf record of a workload samples no CPU
+	// number, so there is no cpu label.)
+	for _, s := range p.Sample {
+		if len(s.NumLabel["pid"]) != 1 || len(s.NumLabel["tid"]) != 1 {
+			t.Fatalf("sample labels %v %v, want comm, pid, tid", s.Label, s.NumLabel)
+		}
+	}
+	var binMapping *profile.Mapping
+	for _, m := range p.Mapping {
+		if m.File == bin {
+			binMapping = m
+		}
+	}
+	if binMapping == nil || binMapping.BuildID == "" || !binMapping.HasFunctions {
+		t.Errorf("no mapping of %s with a build ID and functions: %v", bin, p.Mapping)
+	}
+
+	// go tool pprof, run as a process, opens it and ranks hot_function
+	// first by flat time.
+	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(gotool, "tool", "pprof", "-top", "-symbolize=none", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool pprof -top: %v\n%s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	first := ""
+	for i, l := range lines {
+		if strings.Contains(l, "flat%") && i+1 < len(lines) {
+			first = lines[i+1]
+			break
+		}
+	}
+	f := strings.Fields(first)
+	if len(f) == 0 || f[len(f)-1] != "hot_function" {
+		t.Errorf("go tool pprof -top does not rank hot_function first:\n%s", out)
+	}
+}
