@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -374,4 +375,104 @@ func computedFixed(perf, gp string) bool {
 	o, _ := strconv.Atoi(pm[4])
 	g, _ := strconv.Atoi(gm[3])
 	return g == f+o
+}
+
+// TestTranslatedValuesEndToEnd proves the translations where gperf departs
+// from perf against what the program itself prints: at ldlm_res_hash_dump:8
+// (-O2) res is the computed rbx-8 that perf loads from memory; the
+// bitfield is DWARF 5 (perf cannot fetch it) or DWARF 4 (perf's bit offset
+// is counted from the wrong end); the globals are @+OFFSET (uprobes reject
+// perf's @symbol).
+func TestTranslatedValuesEndToEnd(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Uprobes, testutil.Gcc)
+	for _, c := range []struct {
+		flags testutil.BuildFlags
+		point string
+	}{
+		{testutil.O2, "ldlm_res_hash_dump:8"},
+		{testutil.O2 | testutil.DWARF4, "ldlm_res_hash_dump:8"},
+		{testutil.O2 | testutil.PIE, "ldlm_res_hash_dump:8"},
+		{testutil.DWARF4, "ldlm_resource_dump:7"},
+		{0, "ldlm_resource_dump:7"},
+	} {
+		bin := testutil.BuildC(t, c.flags, "ldlm.c")
+		spec := c.point + " res->lr_refcount.counter res->lr_name.name[0] res->lr_type res->lr_granted_count ldlm_dump_level demo_ns.ns_nr_resources"
+		got, errs := gperfArgs(t, bin, spec, true)
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("%s %s: %v", c.flags, spec, err)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("%s %s: %d probe points", c.flags, spec, len(got))
+		}
+		b, err := dwarfline.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, _ := probe.ParseSpec(spec)
+		ps, err := b.Resolve(dwarfline.PointSpec{Function: sp.Point.Function, Line: sp.Point.Line, Uprobe: true, WithVars: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		off, err := b.FileOffset(ps[0].Addr)
+		b.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := testutil.Group(t)
+		def := fmt.Sprintf("p:%s/e %s:0x%x %s", g, bin, off, strings.Join(got[0], " "))
+		tr := testutil.TracingDir
+		write := func(file, s string) error {
+			f, err := os.OpenFile(filepath.Join(tr, file), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.WriteString(s + "\n")
+			return err
+		}
+		if err := write("uprobe_events", def); err != nil {
+			t.Fatalf("add %s: %v", def, err)
+		}
+		t.Cleanup(func() {
+			os.WriteFile(filepath.Join(tr, "events", g, "enable"), []byte("0"), 0)
+			write("uprobe_events", "-:"+g+"/e")
+		})
+		if err := os.WriteFile(filepath.Join(tr, "events", g, "enable"), []byte("1"), 0); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(tr, "trace"), nil, 0)
+		run := testutil.Run(t, "", bin)
+		os.WriteFile(filepath.Join(tr, "events", g, "enable"), []byte("0"), 0)
+		trace, err := os.ReadFile(filepath.Join(tr, "trace"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// dump res=0x... refcount=N name0=0x... type=N granted=N
+		progRE := regexp.MustCompile(`refcount=(\d+) name0=(0x[0-9a-f]+|0) type=(\d+) granted=(\d+)`)
+		evRE := regexp.MustCompile(` e: \(\S+\) counter=(-?\d+) name=(0x[0-9a-f]+) lr_type=(0x[0-9a-f]+) lr_granted_count=(\d+) ldlm_dump_level=(\d+) ns_nr_resources=(\d+)`)
+		prog := progRE.FindAllStringSubmatch(run.Stdout, -1)
+		evs := evRE.FindAllStringSubmatch(string(trace), -1)
+		if len(prog) == 0 || len(evs) != len(prog) {
+			t.Fatalf("%s: %d program lines, %d events\ndef: %s\n%s\n%s", c.flags, len(prog), len(evs), def, run.Stdout, trace)
+		}
+		for i := range prog {
+			p, e := prog[i], evs[i]
+			ref, _ := strconv.Atoi(p[1])
+			cnt, _ := strconv.Atoi(e[1])
+			// ldlm_res_hash_dump:8 runs after the counter went back
+			// down; ldlm_resource_dump prints the raised one.
+			if strings.HasPrefix(c.point, "ldlm_res_hash_dump") {
+				cnt++
+			}
+			n0, _ := strconv.ParseUint(strings.TrimPrefix(p[2], "0x"), 16, 64)
+			en0, _ := strconv.ParseUint(strings.TrimPrefix(e[2], "0x"), 16, 64)
+			ty, _ := strconv.Atoi(p[3])
+			ety, _ := strconv.ParseUint(strings.TrimPrefix(e[3], "0x"), 16, 64)
+			if cnt != ref || n0 != en0 || uint64(ty) != ety || p[4] != e[4] || e[5] != "1" || e[6] != "8" {
+				t.Errorf("%s: event %d: %v, program printed %v\ndef: %s", c.flags, i, e[1:], p[1:], def)
+			}
+		}
+	}
 }
