@@ -123,7 +123,7 @@ func checkStats(t *testing.T, f *perfdata.File, path string) {
 // checked here.
 var (
 	dumpEvent = regexp.MustCompile(`^(0x[0-9a-f]+|0)@\S+ \[(0x[0-9a-f]+)\]: event: (\d+)$`)
-	dumpLine  = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT)[(: ].*$`)
+	dumpLine  = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT|CPU_MAP|THREAD_MAP|LOST|LOST_SAMPLES)[(: ].*$`)
 )
 
 // checkOrder compares the order in which perf report -D delivers records
@@ -191,6 +191,9 @@ func summary(f *perfdata.File, rec perfdata.Record, combined perfdata.SampleForm
 	if st&perfdata.SampleTime != 0 {
 		tm = c.SampleID.Time
 	}
+	if rec.Type() >= perfdata.RecordHeaderAttr {
+		cpu, tm = 0, 0 // perf prints a zeroed sample for its own records
+	}
 	if rec.Type() != perfdata.RecordSample && first.Flags&perfdata.AttrSampleIDAll == 0 {
 		b.WriteString("-1 -1 ")
 	} else {
@@ -240,6 +243,21 @@ func summary(f *perfdata.File, rec perfdata.Record, combined perfdata.SampleForm
 		fmt.Fprintf(&b, "(%d:%d):(%d:%d)", int32(r.Pid), int32(r.Tid), int32(r.PPid), int32(r.PTid))
 	case *perfdata.Exit:
 		fmt.Fprintf(&b, "(%d:%d):(%d:%d)", int32(r.Pid), int32(r.Tid), int32(r.PPid), int32(r.PTid))
+	case *perfdata.CPUMap:
+		cpus, err := r.CPUs()
+		if err != nil {
+			return err.Error()
+		}
+		b.WriteString(": " + cpuList(cpus))
+	case *perfdata.ThreadMap:
+		fmt.Fprintf(&b, " nr: %d", len(r.Entries))
+		for _, e := range r.Entries {
+			fmt.Fprintf(&b, " thread: %d", int64(e.Pid))
+		}
+	case *perfdata.Lost:
+		fmt.Fprintf(&b, ": id:%d: lost:%d", r.ID, r.Lost)
+	case *perfdata.LostSamples:
+		fmt.Fprintf(&b, ": lost:%d", r.Lost)
 	default:
 		return ""
 	}
@@ -593,3 +611,21 @@ func checkRoundTrip(t *testing.T, f *perfdata.File, path, dir string) {
 }
 
 var _ = errors.Is
+
+// cpuList formats CPUs as perf's cpu_map__snprint: ranges joined by ",".
+func cpuList(cpus []int) string {
+	var l []string
+	for i := 0; i < len(cpus); {
+		j := i
+		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
+			j++
+		}
+		if j > i {
+			l = append(l, fmt.Sprintf("%d-%d", cpus[i], cpus[j]))
+		} else {
+			l = append(l, strconv.Itoa(cpus[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(l, ",")
+}

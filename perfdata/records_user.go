@@ -230,33 +230,29 @@ func (r *CPUMap) CPUs() ([]int, error) {
 			cpus = append(cpus, int(int16(d.u16())))
 		}
 	case cpuMapMask:
-		// u16 long_size, then nr u16 / u32 count and the mask words.
-		if len(r.Data) >= 4 && r.Data[2] == 4 || len(r.Data) >= 8 && r.Data[2] == 8 {
-			ls := int(d.u16())
-			var nr int
+		// struct perf_record_mask_cpu_map32/64: nr, long_size (4 or 8),
+		// for 8 four bytes of padding, then nr mask words.
+		nr, ls := int(d.u16()), int(d.u16())
+		if ls != 4 && ls != 8 {
+			d.fail("cpu mask long size %d invalid", ls)
+			break
+		}
+		if ls == 8 {
+			d.skip(4)
+		}
+		nr = d.checkCount(uint64(nr), ls, "cpu mask words")
+		for i := 0; i < nr; i++ {
+			var w uint64
 			if ls == 4 {
-				nr = int(d.u16())
+				w = uint64(d.u32())
 			} else {
-				d.skip(0)
-				nr = int(d.u16())
-				d.skip(2)
+				w = d.u64()
 			}
-			nr = d.checkCount(uint64(nr), ls, "cpu mask words")
-			for i := 0; i < nr; i++ {
-				var w uint64
-				if ls == 4 {
-					w = uint64(d.u32())
-				} else {
-					w = d.u64()
-				}
-				for b := 0; b < ls*8; b++ {
-					if w&(1<<b) != 0 {
-						cpus = append(cpus, i*ls*8+b)
-					}
+			for b := 0; b < ls*8; b++ {
+				if w&(1<<b) != 0 {
+					cpus = append(cpus, i*ls*8+b)
 				}
 			}
-		} else {
-			d.fail("cpu mask long size invalid")
 		}
 	case cpuMapRangeCPUs:
 		anyCPU := d.u8()
