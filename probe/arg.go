@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -84,31 +85,44 @@ func isCName(s string) bool {
 // ParseArg parses one probe argument with perf's rules
 // (parse_perf_probe_arg in tools/perf/util/probe-event.c). The returned
 // errors are *SemanticError with perf's wording.
-func ParseArg(s string) (Arg, error) {
+func ParseArg(s string) (Arg, error) { return parseArg(s, nil) }
+
+// parseArg is ParseArg writing perf's -v trace of the parse to tr (when
+// not nil).
+func parseArg(s string, tr *strings.Builder) (Arg, error) {
+	if tr == nil {
+		tr = &strings.Builder{}
+	}
 	var a Arg
 	str := s
+	fmt.Fprintf(tr, "parsing arg: %s into ", str)
 	if i := strings.IndexByte(str, '='); i >= 0 {
 		a.Name, a.HasName = str[:i], true
 		str = str[i+1:]
+		fmt.Fprintf(tr, "name:%s ", a.Name)
 	}
 	if i := strings.IndexByte(str, '@'); i > 0 && str[i+1:] == "user" {
 		a.User = true
 		str = str[:i]
+		tr.WriteString("user_access ")
 	}
 	if i := strings.IndexByte(str, ':'); i >= 0 {
 		a.Type, a.HasType = str[i+1:], true
 		str = str[:i]
+		fmt.Fprintf(tr, "type:%s ", a.Type)
 	}
 	t := strings.IndexAny(str, "-.[")
 	if !isCVarname(str) || t < 0 {
 		// A variable, register, symbol or special value.
 		a.Var = str
+		fmt.Fprintf(tr, "%s\n", a.Var)
 		return a, nil
 	}
 
 	// Structure fields or array elements.
 	a.Var = str[:t]
 	goodname := a.Var
+	fmt.Fprintf(tr, "%s, ", a.Var)
 	for {
 		var f Field
 		if str[t] == '[' {
@@ -144,6 +158,7 @@ func ParseArg(s string) (Arg, error) {
 				goodname = f.Name
 			}
 			a.Fields = append(a.Fields, f)
+			fmt.Fprintf(tr, "%s(%d)\n", f.Name, b2i(f.Ref))
 			break
 		}
 		f.Name = str[:t]
@@ -151,6 +166,7 @@ func ParseArg(s string) (Arg, error) {
 			goodname = f.Name
 		}
 		a.Fields = append(a.Fields, f)
+		fmt.Fprintf(tr, "%s(%d), ", f.Name, b2i(f.Ref))
 	}
 	if !a.HasName {
 		a.Name, a.HasName = goodname, true

@@ -25,6 +25,10 @@ const (
 type SemanticError struct {
 	Msg   string
 	Errno unix.Errno
+	// Trace and After are perf's -v output around the error line: the
+	// parse trace before it ("parsing arg: ... into "), the argument
+	// count after it.
+	Trace, After string
 }
 
 func semanticf(errno unix.Errno, format string, args ...any) *SemanticError {
@@ -81,9 +85,18 @@ func (e *Error) Unwrap() []error {
 // Report formats err as perf prints a failed `perf probe` on stderr, and
 // returns the exit status perf would have. With verbose > 0 the reason and
 // errno are appended to the summary line as perf -v does; with verbose < 0
-// (-q) warnings are left out. Errors that are not from this package are
+// (-q) nothing is printed, as perf -q. Errors that are not from this package are
 // printed as "  Error: <err>" and exit 1.
 func Report(err error, verbose int) (text string, status int) {
+	text, status = report(err, verbose)
+	if verbose < 0 {
+		// perf -q prints nothing, errors included.
+		text = ""
+	}
+	return text, status
+}
+
+func report(err error, verbose int) (text string, status int) {
 	var b strings.Builder
 	var se *SemanticError
 	var pe *Error
@@ -111,7 +124,13 @@ func Report(err error, verbose int) (text string, status int) {
 		}
 		return b.String(), exitStatus(errno)
 	case errors.As(err, &se):
+		if verbose > 0 {
+			b.WriteString(se.Trace)
+		}
 		b.WriteString("Semantic error :" + se.Msg + "\n")
+		if verbose > 0 {
+			b.WriteString(se.After)
+		}
 		b.WriteString("  Error: Command Parse Error.")
 		if verbose > 0 {
 			fmt.Fprintf(&b, " Reason: %s (Code: %d)", strerror(se.Errno), -int(se.Errno))

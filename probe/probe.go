@@ -135,7 +135,8 @@ func parseRequest(r Request, o *Options) ([]*Spec, error) {
 		args = args[1:]
 	}
 	if len(args) > 0 {
-		specs = append(specs, strings.Join(args, " "))
+		// perf binds the arguments up with a space after each.
+		specs = append(specs, strings.Join(args, " ")+" ")
 	}
 	if len(specs) >= MaxProbes {
 		return nil, &Error{Detail: fmt.Sprintf("Too many probes (> %d) were specified.", MaxProbes), Summary: "Command Parse Error.", Errno: err2big}
@@ -143,18 +144,18 @@ func parseRequest(r Request, o *Options) ([]*Spec, error) {
 	var out []*Spec
 	for i, s := range specs {
 		o.debug("probe-definition(%d): %s\n", i, s)
-		sp, err := ParseSpec(s)
+		var tr strings.Builder
+		sp, nargs, err := parseSpec(s, &tr)
+		var se *SemanticError
+		if errors.As(err, &se) && o.Verbose > 0 {
+			// perf prints its parse trace, the error, then the count.
+			se.Trace = tr.String()
+			se.After = fmt.Sprintf("%d arguments\n", nargs)
+		}
 		if err != nil {
 			return nil, err
 		}
-		p := sp.Point
-		lazy := "(null)"
-		if p.HasLazy {
-			lazy = p.Lazy
-		}
-		o.debug("symbol:%s file:%s line:%d offset:%d return:%d lazy:%s\n",
-			orNull(p.Function), orNull(p.File), p.Line, p.Offset, b2i(p.Return), lazy)
-		o.debug("%d arguments\n", len(sp.Args))
+		o.debug("%s%d arguments\n", tr.String(), nargs)
 		out = append(out, sp)
 	}
 	if len(out) == 0 {
@@ -394,8 +395,10 @@ func addError(err error) error {
 	pe := &Error{Summary: "Failed to add events.", Err: err}
 	switch {
 	case errors.As(err, &ue):
+		// perf's words (probe-file.c, print_open_warning), then ours.
 		pe.Errno = errNoent
-		pe.Detail = strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".\n"
+		pe.Warning = fmt.Sprintf("%s file does not exist - please rebuild kernel with %s.\n", ue.Feature, ue.Config)
+		pe.Detail = "gperf: " + ue.Error() + ".\n"
 	case errors.As(err, &ke):
 		pe.Errno = errInval
 		if errno := errnoOf(ke.Err); errno != 0 {

@@ -23,6 +23,7 @@ type debugInfo interface {
 type probePoint struct {
 	VAddr  uint64     // the address, as DWARF and the symbols see it
 	Func   string     // the function (symbol) the address is in
+	Name   string     // the scope's name, for event names (perf's realname)
 	Offset uint64     // VAddr - Func's entry
 	Args   []FetchArg // the translated arguments
 }
@@ -135,10 +136,18 @@ func (t *target) fromDebugInfo(sp *Spec, o *Options) ([]*Definition, error) {
 	o.debug("Try to find probe point from debuginfo.\n")
 	pts, err := t.dbg.ProbePoints(sp, o, t.uprobe)
 	if err != nil {
-		return nil, err
+		if need || t.bin == nil {
+			return nil, err
+		}
+		// perf falls back to the symbol table when DWARF analysis fails
+		// and the definition does not need it.
+		o.debug("An error occurred in debuginfo analysis: %v\nTrying to use symbols.\n", err)
+		return t.fromSymbols(sp, o)
 	}
 	if len(pts) == 0 {
-		if !need {
+		// perf retries through the symbol table for a function DWARF
+		// does not know (find_alternative_probe_point), then gives up.
+		if !need && sp.Point.File == "" && t.bin != nil && len(t.bin.matchSymbols(sp.Point.Function)) > 0 {
 			return t.fromSymbols(sp, o)
 		}
 		return nil, &Error{Warning: fmt.Sprintf("Probe point '%s' not found.\n", sp.Point.String()), Summary: "Failed to add events.", Errno: errNoent}
@@ -149,7 +158,7 @@ func (t *target) fromDebugInfo(sp *Spec, o *Options) ([]*Definition, error) {
 	o.debug("Found %d probe_trace_events.\n", len(pts))
 	var defs []*Definition
 	for _, pt := range pts {
-		d := &Definition{Return: sp.Point.Return, Uprobe: t.uprobe, Func: pt.Func, VAddr: pt.VAddr, Point: sp.Point, Args: pt.Args}
+		d := &Definition{Return: sp.Point.Return, Uprobe: t.uprobe, Func: pt.Name, VAddr: pt.VAddr, Point: sp.Point, Args: pt.Args}
 		if err := t.place(d, pt.VAddr, pt.Func, pt.Offset); err != nil {
 			return nil, err
 		}
@@ -170,9 +179,14 @@ func (t *target) place(d *Definition, vaddr uint64, fn string, off uint64) error
 		d.Path, d.Address = t.path, fo
 	case t.online && t.kallsyms != nil && t.bin == nil:
 		d.Symbol, d.Offset = "_text", vaddr-t.textAddr
+	case t.bin.f.Type == elf.ET_REL:
+		// A module: its sections all start at 0, so an address alone
+		// does not name a symbol; the function DWARF found does.
+		d.Path, d.Symbol, d.Offset = t.module, fn, off
 	default:
-		// A module or an offline vmlinux: the ELF symbol holding the
-		// address, as perf's post_process_probe_trace_point.
+		// An offline vmlinux: the ELF symbol holding the address, as
+		// perf's post_process_probe_trace_point (gcc's .isra/.constprop
+		// clones are not in DWARF).
 		if i := t.bin.symbolAt(vaddr); i >= 0 {
 			fn, off = t.bin.syms[i].Name, vaddr-t.bin.syms[i].Addr
 		}

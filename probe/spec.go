@@ -45,32 +45,55 @@ func (p Point) IsAbsolute() bool { return strings.HasPrefix(p.Function, "0x") }
 // (parse_perf_probe_command in tools/perf/util/probe-event.c). Arguments
 // are split at white space. Errors are *SemanticError with perf's words.
 func ParseSpec(s string) (*Spec, error) {
+	sp, _, err := parseSpec(s, nil)
+	return sp, err
+}
+
+// parseSpec is ParseSpec writing perf's -v trace to tr (when not nil); it
+// also returns the argument count perf reports ("N arguments"), which is
+// known once the probe point parsed.
+func parseSpec(s string, tr *strings.Builder) (*Spec, int, error) {
+	if tr == nil {
+		tr = &strings.Builder{}
+	}
 	argv := strings.Fields(s)
 	if len(argv) == 0 {
-		return nil, semanticf(errInval, "Probe definition is empty.")
+		return nil, 0, semanticf(errInval, "Probe definition is empty.")
 	}
 	if len(argv)-1 > MaxArgs {
-		return nil, semanticf(errRange, "Too many probe arguments (%d).", len(argv)-1)
+		return nil, 0, semanticf(errRange, "Too many probe arguments (%d).", len(argv)-1)
 	}
 	sp := &Spec{}
 	if err := sp.parsePoint(argv[0]); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	p := &sp.Point
+	if p.Function == "" && p.File == "" && !sp.SDT {
+		return nil, 0, semanticf(errInval, "No function or source file is given.")
+	}
+	lazy := "(null)"
+	if p.HasLazy {
+		lazy = p.Lazy
+	}
+	if !sp.SDT {
+		fmt.Fprintf(tr, "symbol:%s file:%s line:%d offset:%d return:%d lazy:%s\n",
+			orNull(p.Function), orNull(p.File), p.Line, p.Offset, b2i(p.Return), lazy)
+	}
+	nargs := len(argv) - 1
 	if sp.Event == "" && p.Function != "" && p.Line != 0 && !p.HasLazy && p.Offset == 0 {
 		sp.Event = fmt.Sprintf("%s_L%d", p.Function, p.Line)
 	}
 	for _, s := range argv[1:] {
-		a, err := ParseArg(s)
+		a, err := parseArg(s, tr)
 		if err != nil {
-			return nil, err
+			return nil, nargs, err
 		}
 		if a.IsCVar() && p.Return {
-			return nil, semanticf(errInval, "You can't specify local variable for kretprobe.")
+			return nil, nargs, semanticf(errInval, "You can't specify local variable for kretprobe.")
 		}
 		sp.Args = append(sp.Args, a)
 	}
-	return sp, nil
+	return sp, nargs, nil
 }
 
 // isSDT reports whether a point names an SDT event (perf's is_sdt_event).
