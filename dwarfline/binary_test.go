@@ -1,0 +1,93 @@
+package dwarfline
+
+import (
+	"errors"
+	"math"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gperf-dev/gperf/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.Main(m) }
+
+// exercise runs the queries probe makes; they may fail, never panic.
+func exercise(b *Binary) {
+	b.Symbols()
+	b.FindLineRange(LineRangeSpec{Function: "ldlm_res_hash_dump", End: math.MaxInt32})
+	b.FindLineRange(LineRangeSpec{File: "ldlm.c", Start: 90, End: 120})
+	for _, spec := range []PointSpec{{Function: "ldlm_res_hash_dump", Line: 8}, {Function: "ldlm_resource_new"}, {File: "ldlm.c", Line: 107}} {
+		ps, _ := b.Resolve(spec)
+		for _, p := range ps {
+			b.Vars(p, true)
+			b.ScopeVars(p, true)
+			b.TranslateArg(p, ArgSpec{Var: "res", Fields: []Field{{Name: "lr_name", Ref: true}, {Name: "name"}, {IsIndex: true, Index: 1}}}, TranslateOptions{})
+			b.TranslateArg(p, ArgSpec{Var: "res", Fields: []Field{{Name: "lr_granted_count", Ref: true}}}, TranslateOptions{Uprobe: true})
+		}
+	}
+}
+
+// TestOpenMalformed opens truncated and corrupted copies of a fixture:
+// every query returns, with an error or not, and nothing panics.
+func TestOpenMalformed(t *testing.T) {
+	testutil.Requires(t, testutil.Gcc)
+	src := testutil.BuildC(t, testutil.O2, "ldlm.c")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewSource(1))
+	n := 60
+	if testing.Short() {
+		n = 10
+	}
+	for i := 0; i < n; i++ {
+		d := append([]byte(nil), data...)
+		switch i % 3 {
+		case 0:
+			d = d[:rng.Intn(len(d))]
+		default:
+			for k := 0; k < 1+i; k++ {
+				d[rng.Intn(len(d))] = byte(rng.Intn(256))
+			}
+		}
+		p := filepath.Join(dir, "bad")
+		if err := os.WriteFile(p, d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Open(p)
+		if err != nil {
+			continue
+		}
+		exercise(b)
+		b.Close()
+	}
+}
+
+// TestNoDWARF: a stripped binary opens; DWARF queries fail with ErrNoDWARF.
+func TestNoDWARF(t *testing.T) {
+	testutil.Requires(t, testutil.Gcc)
+	b, err := Open(testutil.BuildC(t, testutil.O2|testutil.NoDebug, "ldlm.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.HasDWARF() {
+		t.Fatal("HasDWARF on a binary built without -g")
+	}
+	if _, err := b.Resolve(PointSpec{Function: "main"}); !errors.Is(err, ErrNoDWARF) {
+		t.Errorf("Resolve: %v, want ErrNoDWARF", err)
+	}
+	if syms, err := b.Symbols(); err != nil || len(syms) == 0 {
+		t.Errorf("Symbols: %d, %v", len(syms), err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("second Close: %v, want os.ErrClosed", err)
+	}
+}
