@@ -492,7 +492,7 @@ func headerText(f *perfdata.File) string {
 		fmt.Fprintf(&b, "# sample duration : %10.3f ms\n", float64(st.Last-st.First)/1e6)
 	}
 	b.WriteString("# missing features: ")
-	for ft := perfdata.FeatureTracingData; ft <= perfdata.FeatureHybridTopology; ft++ {
+	for ft := perfdata.FeatureTracingData; ft <= perfdata.FeaturePMUCaps; ft++ {
 		if !has(ft) {
 			b.WriteString(ft.String() + " ")
 		}
