@@ -72,6 +72,7 @@ func WritePprof(w io.Writer, opts Options) error {
 	if c := s.f.Features.Cmdline; len(c) > 0 {
 		b.p.Comments = append(b.p.Comments, "recorded with: "+strings.Join(c, " "))
 	}
+	b.mainFirst()
 	if err := b.p.CheckValid(); err != nil {
 		return fmt.Errorf("export %s: build profile: %w", opts.Input, err)
 	}
@@ -226,4 +227,33 @@ func (b *pprofBuilder) kernelMapping() *profile.Mapping {
 		b.p.Mapping = append(b.p.Mapping, b.kernMap)
 	}
 	return b.kernMap
+}
+
+// mainFirst moves the user-space mapping with the most samples to the
+// front: pprof names a profile after its first mapping ("File:").
+func (b *pprofBuilder) mainFirst() {
+	hits := map[*profile.Mapping]int64{}
+	for _, s := range b.p.Sample {
+		if len(s.Location) > 0 && s.Location[0].Mapping != nil {
+			hits[s.Location[0].Mapping] += s.Value[0]
+		}
+	}
+	best := -1
+	for i, m := range b.p.Mapping {
+		if strings.HasPrefix(m.File, "[") {
+			continue
+		}
+		if best < 0 || hits[m] > hits[b.p.Mapping[best]] {
+			best = i
+		}
+	}
+	if best <= 0 {
+		return
+	}
+	m := b.p.Mapping[best]
+	copy(b.p.Mapping[1:best+1], b.p.Mapping[:best])
+	b.p.Mapping[0] = m
+	for i, m := range b.p.Mapping {
+		m.ID = uint64(i + 1)
+	}
 }
