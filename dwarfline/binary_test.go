@@ -91,3 +91,31 @@ func TestNoDWARF(t *testing.T) {
 		t.Errorf("second Close: %v, want os.ErrClosed", err)
 	}
 }
+
+// TestPointAtRoundTrip: resolving FUNC:LINE and mapping the address back
+// gives the same function and line (what `perf probe -l` prints).
+func TestPointAtRoundTrip(t *testing.T) {
+	testutil.Requires(t, testutil.Gcc)
+	for _, fl := range []testutil.BuildFlags{0, testutil.O2} {
+		b, err := Open(testutil.BuildC(t, fl, "ldlm.c"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, spec := range []PointSpec{{Function: "ldlm_res_hash_dump", Line: 6}, {Function: "ldlm_namespace_dump", Line: 8}, {Function: "ldlm_resource_dump"}} {
+			ps, err := b.Resolve(spec)
+			if err != nil {
+				t.Fatalf("%s: %+v: %v", fl, spec, err)
+			}
+			for _, p := range ps {
+				loc, err := b.PointAt(p.Addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if loc.Function != spec.Function || loc.Line != spec.Line || loc.Offset != 0 {
+					t.Errorf("%s: %s:%d at %#x maps back to %+v", fl, spec.Function, spec.Line, p.Addr, loc)
+				}
+			}
+		}
+		b.Close()
+	}
+}
