@@ -91,8 +91,10 @@ func (d *dwarfInfo) translateArgs(pr *dwarfline.Probe, sp *Spec, topts dwarfline
 			for _, n := range names {
 				fa, err := d.b.TranslateArg(pr, dwarfline.ArgSpec{Var: n}, topts)
 				if err != nil {
-					// perf skips what it cannot fetch in $vars.
-					o.debug("Skip %s: %v\n", n, err)
+					// Not fetchable here (perf skips what has no
+					// location; gperf also what no fetch-arg can
+					// express, which perf would fetch wrongly).
+					o.debug("%s: skipping %s: %v\n", a.Var, n, err)
 					continue
 				}
 				out = append(out, FetchArg{Name: n, Value: fa.Value, Type: fa.Type})
