@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -13,21 +14,53 @@ import (
 // checks can find what tests left behind without touching anyone else's.
 const GroupPrefix = "gperftest_"
 
-// Group returns a fresh probe group name for one test.
+var (
+	issuedMu sync.Mutex
+	issued   = map[string]bool{}
+)
+
+// Group returns a fresh probe group name for one test. Main checks the
+// groups handed out here, and only those: test binaries of other packages
+// may run at the same time (go test ./... runs packages in parallel) and
+// their probes are not ours to report or remove.
 func Group(tb testing.TB) string {
 	b := make([]byte, 4)
 	rand.Read(b)
-	return GroupPrefix + hex.EncodeToString(b)
+	g := GroupPrefix + hex.EncodeToString(b)
+	issuedMu.Lock()
+	issued[g] = true
+	issuedMu.Unlock()
+	return g
+}
+
+// ownLeaks keeps the definitions of groups this test binary handed out.
+func ownLeaks(defs []string) []string {
+	issuedMu.Lock()
+	defer issuedMu.Unlock()
+	var own []string
+	for _, d := range defs {
+		_, def, _ := strings.Cut(d, ": ")
+		f := strings.Fields(def)
+		if len(f) == 0 {
+			continue
+		}
+		_, ev, _ := strings.Cut(f[0], ":")
+		group, _, _ := strings.Cut(ev, "/")
+		if issued[group] {
+			own = append(own, d)
+		}
+	}
+	return own
 }
 
 // Main runs the tests, removes built fixtures, and fails the run if any
-// probe group starting with GroupPrefix is left in uprobe_events or
+// probe group this binary got from Group is left in uprobe_events or
 // kprobe_events (after removing them, so one leak does not poison the next
 // run). Use it as: func TestMain(m *testing.M) { testutil.Main(m) }.
 func Main(m *testing.M) {
 	code := m.Run()
 	Cleanup()
-	if left := LeakedProbes(); len(left) > 0 {
+	if left := ownLeaks(LeakedProbes()); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: probes left behind by tests: %s\n", strings.Join(left, "; "))
 		removeProbes(left)
 		if code == 0 {
