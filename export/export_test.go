@@ -3,69 +3,119 @@ package export_test
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/gperf-dev/gperf/export"
 	"github.com/gperf-dev/gperf/internal/testutil"
+	"github.com/gperf-dev/gperf/record"
 )
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
-// recording is a perf.data made once per test binary by a real recorder.
-type recording struct {
-	once sync.Once
-	dir  string
-	data string
-	bin  string
-	out  string // the workload's stdout
-	err  error
-	wall time.Duration
+// recordSpec is what a test records: events, options and the workload.
+type recordSpec struct {
+	events    []string
+	callGraph bool // -g
+	allCPUs   bool // -a
+	cmd       []string
 }
 
-var cpuRec, offRec recording
+// recorder makes perf.data files: the oracle perf or gperf's record
+// package. Exports must work on both.
+type recorder struct {
+	name string
+	// record writes data in dir and returns the workload's stdout and
+	// the wall time the recording took.
+	record func(t *testing.T, dir, data string, spec recordSpec) (string, time.Duration)
+}
 
-// record runs the oracle perf with args (-o and the workload added) in a
-// directory kept until the test binary exits.
-func (rc *recording) record(t *testing.T, bin string, perfArgs []string, workload ...string) (data string) {
-	t.Helper()
-	rc.once.Do(func() {
-		dir, err := os.MkdirTemp("", "gperf-export-")
-		if err != nil {
-			rc.err = err
-			return
+var recorders = []recorder{
+	{"perf", func(t *testing.T, dir, data string, spec recordSpec) (string, time.Duration) {
+		args := []string{"record"}
+		if spec.callGraph {
+			args = append(args, "-g")
 		}
-		rc.dir, rc.bin = dir, bin
-		rc.data = filepath.Join(dir, "perf.data")
-		args := append(append([]string{"record"}, perfArgs...), "-o", rc.data, "--")
-		args = append(append(args, bin), workload...)
+		if spec.allCPUs {
+			args = append(args, "-a")
+		}
+		for _, e := range spec.events {
+			args = append(args, "-e", e)
+		}
+		args = append(append(args, "-o", data, "--"), spec.cmd...)
+		start := time.Now()
 		r := testutil.RunPerf(t, dir, args...)
+		wall := time.Since(start)
 		if r.Code != 0 {
-			rc.err = fmt.Errorf("perf %s: exit %d\n%s", strings.Join(args, " "), r.Code, r.Stderr)
+			t.Fatalf("perf %s: exit %d\n%s", strings.Join(args, " "), r.Code, r.Stderr)
 		}
-		rc.out = r.Stdout
-	})
-	if rc.err != nil {
-		t.Fatal(rc.err)
-	}
-	return rc.data
+		return r.Stdout, wall
+	}},
+	{"gperf", func(t *testing.T, dir, data string, spec recordSpec) (string, time.Duration) {
+		testutil.Requires(t, testutil.Root)
+		out := filepath.Join(dir, "workload.out")
+		opts := record.Options{
+			AllCPUs: spec.allCPUs,
+			// The shell only redirects the workload's output and
+			// execs it.
+			Command: append([]string{"/bin/sh", "-c", `exec "$0" "$@" >"` + out + `"`}, spec.cmd...),
+			Output:  data,
+			Quiet:   true,
+			Stderr:  io.Discard,
+		}
+		if spec.callGraph {
+			opts.CallGraph = "fp"
+		}
+		for _, e := range spec.events {
+			opts.Events = append(opts.Events, record.EventArg{Spec: e})
+		}
+		start := time.Now()
+		res, err := record.Run(opts)
+		wall := time.Since(start)
+		if err != nil {
+			t.Fatalf("gperf record: %v", err)
+		}
+		if res.Workload == nil || res.Workload.Code != 0 || res.Workload.Signal != 0 {
+			t.Fatalf("gperf record: workload ended %+v", res.Workload)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), wall
+	}},
 }
 
-// cpuRecording is `perf record -g -e cpu-clock` of testdata/hot.c.
-func cpuRecording(t *testing.T) (data, bin string) {
+// recordHot records testdata/hot.c (with frame pointers) running args.
+func recordHot(t *testing.T, rec recorder, spec recordSpec, args ...string) (data, bin, stdout string, wall time.Duration) {
 	t.Helper()
 	testutil.Requires(t, testutil.Root, testutil.Perf)
 	bin = testutil.BuildC(t, testutil.FramePointer, "hot.c")
-	data = cpuRec.record(t, bin, []string{"-g", "-e", "cpu-clock"}, "cpu")
-	return data, cpuRec.bin
+	dir := t.TempDir()
+	data = filepath.Join(dir, "perf.data")
+	spec.cmd = append([]string{bin}, args...)
+	stdout, wall = rec.record(t, dir, data, spec)
+	return data, bin, stdout, wall
+}
+
+// TestCPU records cpu-clock with callchains on hot.c, with perf and with
+// gperf, and checks each export against perf script's view of the file.
+func TestCPU(t *testing.T) {
+	for _, rec := range recorders {
+		t.Run(rec.name, func(t *testing.T) {
+			data, bin, _, _ := recordHot(t, rec, recordSpec{events: []string{"cpu-clock"}, callGraph: true}, "cpu")
+			t.Run("folded", func(t *testing.T) { checkFolded(t, data) })
+			t.Run("pprof", func(t *testing.T) { checkPprofCPU(t, data, bin) })
+			t.Run("json", func(t *testing.T) { checkJSONCallchains(t, data) })
+		})
+	}
 }
 
 // perfScript runs the oracle's perf script on data.
@@ -187,11 +237,10 @@ func parseFoldedText(t *testing.T, s string) (map[string]uint64, uint64) {
 	return m, total
 }
 
-// TestFoldedMatchesPerf converts a perf-recorded cpu-clock profile to
-// folded stacks and checks them against perf script's own callchains:
-// the same stacks with the same counts, summing to the sample count.
-func TestFoldedMatchesPerf(t *testing.T) {
-	data, _ := cpuRecording(t)
+// checkFolded converts a cpu-clock profile to folded stacks and checks
+// them against perf script's own callchains: the same stacks with the
+// same counts, summing to the sample count.
+func checkFolded(t *testing.T, data string) {
 	var buf bytes.Buffer
 	if err := export.WriteFolded(&buf, export.Options{Input: data}); err != nil {
 		t.Fatal(err)
@@ -215,22 +264,6 @@ func TestFoldedMatchesPerf(t *testing.T) {
 	}
 }
 
-// offCPURecording is `perf record -a -g -e sched:sched_switch` of
-// testdata/hot.c sleeping 5 times 100 ms in main -> sleep_outer ->
-// sleep_inner; it returns the wall time the recording took, an upper
-// bound for any task's time off CPU in it.
-func offCPURecording(t *testing.T) (data string, wall time.Duration) {
-	t.Helper()
-	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs)
-	bin := testutil.BuildC(t, testutil.FramePointer, "hot.c")
-	start := time.Now()
-	data = offRec.record(t, bin, []string{"-a", "-g", "-e", "sched:sched_switch"}, "sleep", "100", "5")
-	if offRec.wall == 0 {
-		offRec.wall = time.Since(start)
-	}
-	return data, offRec.wall
-}
-
 const sleptNS = 5 * 100 * 1e6
 
 var switchRe = regexp.MustCompile(`^(.*\S)\s+(-?\d+)\s+(\d+)\.(\d{9}):\s+sched:sched_switch:.*\bprev_pid=(\d+)\b.*\bnext_pid=(\d+)\b`)
@@ -247,6 +280,8 @@ func perfOffCPU(t *testing.T, data string) map[string]uint64 {
 	}
 	pending := map[string]out{}
 	folded := map[string]uint64{}
+	var last uint64
+	inversions := 0
 	for _, b := range perfBlocks(t, perfScript(t, data, "--ns", "-F", "comm,tid,time,event,trace,ip,sym,dso")) {
 		m := switchRe.FindStringSubmatch(b.header)
 		if m == nil {
@@ -255,6 +290,10 @@ func perfOffCPU(t *testing.T, data string) map[string]uint64 {
 		sec, _ := strconv.ParseUint(m[3], 10, 64)
 		ns, _ := strconv.ParseUint(m[4], 10, 64)
 		ts := sec*1e9 + ns
+		if ts < last {
+			inversions++
+		}
+		last = ts
 		prev, next := m[5], m[6]
 		if p, ok := pending[next]; ok && next != "0" {
 			folded[p.stack] += ts - p.since
@@ -269,6 +308,12 @@ func perfOffCPU(t *testing.T, data string) map[string]uint64 {
 			delete(folded, k)
 		}
 	}
+	// Switch-in before switch-out makes nonsense of off-CPU time, for
+	// perf as for gperf: the recorder must let perf order the samples
+	// (FINISHED_ROUND only after every ring was drained up to it).
+	if inversions > 0 {
+		t.Errorf("perf script delivers %d sched_switch samples out of time order: the recorder wrote FINISHED_ROUND too early", inversions)
+	}
 	return folded
 }
 
@@ -277,7 +322,16 @@ func perfOffCPU(t *testing.T, data string) map[string]uint64 {
 // at least what the fixture asked nanosleep for, at most the wall time
 // of the whole recording.
 func TestOffCPU(t *testing.T) {
-	data, wall := offCPURecording(t)
+	testutil.Requires(t, testutil.Tracefs)
+	for _, rec := range recorders {
+		t.Run(rec.name, func(t *testing.T) {
+			data, bin, _, wall := recordHot(t, rec, recordSpec{events: []string{"sched:sched_switch"}, callGraph: true, allCPUs: true}, "sleep", "100", "5")
+			checkOffCPU(t, data, bin, wall)
+		})
+	}
+}
+
+func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
 	var buf bytes.Buffer
 	if err := export.WriteFolded(&buf, export.Options{Input: data, OffCPU: true}); err != nil {
 		t.Fatal(err)
@@ -287,7 +341,7 @@ func TestOffCPU(t *testing.T) {
 	// Other tasks' stacks may hold C++ names, which perf demangles and
 	// gperf does not: compare the fixture's stacks one by one and the
 	// totals of all tasks.
-	comm := filepath.Base(offRec.bin)
+	comm := filepath.Base(bin)
 	var wantTotal uint64
 	wantOwn, gotOwn := map[string]uint64{}, map[string]uint64{}
 	for k, v := range want {
@@ -312,7 +366,14 @@ func TestOffCPU(t *testing.T) {
 		}
 	}
 	t.Logf("off CPU: %d ns in all, %d ns under sleep_inner; slept %d ns, recording took %v", total, sleep, uint64(sleptNS), wall)
-	if sleep < sleptNS || sleep > uint64(wall) {
+	lost := lostRecords(t, data)
+	if lost != "" {
+		// A lost switch-out loses the interval that follows it.
+		t.Logf("the recording lost events (%s): only the upper bound holds", lost)
+		if sleep > uint64(wall) {
+			t.Errorf("sleep path carries %d ns off CPU, more than the wall time %d", sleep, wall.Nanoseconds())
+		}
+	} else if sleep < sleptNS || sleep > uint64(wall) {
 		t.Errorf("sleep path carries %d ns off CPU, want between %d (slept) and %d (wall time)", sleep, uint64(sleptNS), wall.Nanoseconds())
 	}
 	// With a comm filter only the fixture remains.
@@ -331,4 +392,18 @@ func TestOffCPU(t *testing.T) {
 			t.Errorf("with --comms %s, stack %q remains", comm, k)
 		}
 	}
+}
+
+// lostRecords returns perf report --stats' LOST lines for data, "" when
+// the recording lost nothing.
+func lostRecords(t *testing.T, data string) string {
+	t.Helper()
+	r := testutil.RunPerf(t, filepath.Dir(data), "report", "--stats", "-i", data)
+	var lost []string
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && strings.HasPrefix(f[0], "LOST") {
+			lost = append(lost, strings.Join(f[:3], " "))
+		}
+	}
+	return strings.Join(lost, ", ")
 }

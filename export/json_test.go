@@ -86,19 +86,24 @@ var probeLineRe = regexp.MustCompile(`^\s*(.*\S)\s+(\d+)/(\d+)\s+\[(\d+)\]\s+(\d
 func TestJSONProbeArgs(t *testing.T) {
 	bin := testutil.BuildC(t, 0, "ldlm.c")
 	event := addProbe(t, bin, "ldlm_resource_dump level res")
-	dir := t.TempDir()
-	data := filepath.Join(dir, "perf.data")
-	r := testutil.RunPerf(t, dir, "record", "-e", event, "-o", data, "--", bin, "2")
-	if r.Code != 0 {
-		t.Fatalf("perf record: exit %d\n%s", r.Code, r.Stderr)
+	for _, rec := range recorders {
+		t.Run(rec.name, func(t *testing.T) {
+			dir := t.TempDir()
+			data := filepath.Join(dir, "perf.data")
+			stdout, _ := rec.record(t, dir, data, recordSpec{events: []string{event}, cmd: []string{bin, "2"}})
+			checkJSONProbeArgs(t, data, bin, stdout)
+		})
 	}
+}
+
+func checkJSONProbeArgs(t *testing.T, data, bin, stdout string) {
 	text := perfScript(t, data, "--ns", "-F", "comm,pid,tid,cpu,time,event,trace")
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	got := readJSON(t, export.Options{Input: data})
 	if len(got) != len(lines) || len(got) != 16 {
 		t.Fatalf("%d JSON samples, perf script printed %d lines (want 16: 2 rounds of 8 resources)", len(got), len(lines))
 	}
-	printed := regexp.MustCompile(`dump res=0x([0-9a-f]+) `).FindAllStringSubmatch(r.Stdout, -1)
+	printed := regexp.MustCompile(`dump res=0x([0-9a-f]+) `).FindAllStringSubmatch(stdout, -1)
 	for i, l := range lines {
 		m := probeLineRe.FindStringSubmatch(l)
 		if m == nil {
@@ -152,10 +157,9 @@ func deref(p *int64) int64 {
 	return *p
 }
 
-// TestJSONCallchains checks the JSON callchains of a cpu-clock recording
-// against perf script's, sample by sample.
-func TestJSONCallchains(t *testing.T) {
-	data, _ := cpuRecording(t)
+// checkJSONCallchains checks the JSON callchains of a cpu-clock
+// recording against perf script's, sample by sample.
+func checkJSONCallchains(t *testing.T, data string) {
 	got := readJSON(t, export.Options{Input: data})
 	blocks := perfBlocks(t, perfScript(t, data, "--ns", "-F", "comm,tid,time,period,event,ip,sym,dso"))
 	if len(got) != len(blocks) {

@@ -210,7 +210,13 @@ func (b *pprofBuilder) mapping(m *mapping, kernel bool) *profile.Mapping {
 	if kernel && strings.HasPrefix(file, "[kernel.kallsyms]") {
 		file = "[kernel.kallsyms]"
 	}
-	pm := &profile.Mapping{ID: uint64(len(b.p.Mapping) + 1), Start: m.start, Limit: m.end, Offset: m.pgoff, File: file, BuildID: m.buildID}
+	id := m.buildID
+	if id == "" && !kernel {
+		// The recording does not say (gperf record writes only the
+		// kernel's): the build ID of the file the symbols came from.
+		id = b.s.sym.dso(m).buildID
+	}
+	pm := &profile.Mapping{ID: uint64(len(b.p.Mapping) + 1), Start: m.start, Limit: m.end, Offset: m.pgoff, File: file, BuildID: id}
 	if kernel {
 		// Kernel addresses are not file offsets.
 		pm.Offset = 0

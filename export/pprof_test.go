@@ -77,11 +77,10 @@ func profileFolded(t *testing.T, p *profile.Profile, col int) (map[string]uint64
 	return m, total
 }
 
-// TestPprofCPU converts a perf-recorded cpu-clock profile: its stacks are
-// perf script's, the sample count and nanoseconds add up, and `go tool
-// pprof -top` shows the hot function first.
-func TestPprofCPU(t *testing.T) {
-	data, bin := cpuRecording(t)
+// checkPprofCPU converts a cpu-clock profile: its stacks are perf
+// script's, the sample count and nanoseconds add up, and `go tool pprof
+// -top` shows the hot function first.
+func checkPprofCPU(t *testing.T, data, bin string) {
 	path, p := writePprof(t, export.Options{Input: data})
 	if len(p.SampleType) != 2 || p.SampleType[0].Type != "samples" || p.SampleType[1].Type != "cpu" || p.SampleType[1].Unit != "nanoseconds" {
 		t.Fatalf("sample types %v, want samples/count and cpu/nanoseconds", p.SampleType)

@@ -65,7 +65,7 @@ type mapping struct {
 // dso is a loaded object's symbols.
 type dso struct {
 	path    string
-	buildID string
+	buildID string // from the recording, else read from the file found
 	syms    *symtab
 	loads   []elf.ProgHeader // PT_LOAD headers: file offset -> virtual address
 	loaded  bool
@@ -323,6 +323,7 @@ func (s *symbolizer) load(d *dso) {
 	id := d.buildID
 	if id == "" {
 		id = elfBuildID(rt)
+		d.buildID = id
 	}
 	var debugCandidates []string
 	if id != "" && len(id) > 2 {
