@@ -3,13 +3,13 @@ package export_test
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"io"
 	"testing"
 	"time"
 
