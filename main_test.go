@@ -18,7 +18,7 @@ func TestFlagNamesArePerfs(t *testing.T) {
 		// script exports (docs/export.md), not in perf 6.1.
 		"pprof": true, "folded": true, "json": true, "flamegraph": true,
 		"off-cpu": true, "width": true, "title": true, "event": true,
-		"min-width": true, "output": true, "o": true,
+		"min-width": true, "output": true, "o": true, "period": true,
 		// perf spells these --no-inherit / --pid, --tid in record; --inherit is its negation.
 		"inherit": true,
 		// help is urfave/cli's.
