@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/go-delve/delve/pkg/dwarf/frame"
 	"github.com/go-delve/delve/pkg/dwarf/godwarf"
 	"github.com/go-delve/delve/pkg/dwarf/loclist"
@@ -49,6 +51,21 @@ type Binary struct {
 	syms     []Symbol
 	symsErr  error
 	ecache   map[dwarf.Offset]*dwarf.Entry
+	mm       []byte // the file, mapped read-only
+	dwOnce   sync.Once
+	relBase  []uint64          // ET_REL: address of each section
+	relSects map[string][]byte // ET_REL: relocated debug sections
+}
+
+// newLoc5 is loclist.NewDwarf5Reader with a malformed header turned into
+// no reader.
+func newLoc5(d []byte) (r *loclist.Dwarf5Reader) {
+	defer func() {
+		if recover() != nil {
+			r = nil
+		}
+	}()
+	return loclist.NewDwarf5Reader(d)
 }
 
 // Symbol is one ELF symbol as perf keeps it for --funcs and address lookups.
@@ -79,20 +96,102 @@ func Open(path string) (b *Binary, err error) {
 		return nil, fmt.Errorf("open binary %s: %w", path, err)
 	}
 	b = &Binary{path: path, file: f, elf: ef, order: ef.ByteOrder}
-	b.buildID = readBuildID(ef)
-	b.dw, b.dwErr = safeDWARF(ef)
-	if b.dw != nil {
-		if d, _ := sectionData(ef, ".debug_loc"); len(d) > 0 {
-			b.loc = loclist.NewDwarf2Reader(d, addrSize(ef))
-		}
-		if d, _ := sectionData(ef, ".debug_loclists"); len(d) > 0 {
-			b.loc5 = loclist.NewDwarf5Reader(d)
-		}
-		if d, _ := sectionData(ef, ".debug_addr"); len(d) > 0 {
-			b.addr = godwarf.ParseAddr(d)
+	if st, err := f.Stat(); err == nil && st.Size() > 0 && st.Mode().IsRegular() {
+		// The file is mapped, not read: sections are slices of the
+		// mapping and only the pages a query touches are loaded (as perf
+		// does with libdw), which keeps big files (vmlinux) cheap.
+		if m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_PRIVATE); err == nil {
+			b.mm = m
 		}
 	}
+	b.buildID = readBuildID(ef)
 	return b, nil
+}
+
+// section returns the contents of a section: a slice of the mapping when
+// it is stored uncompressed, else decoded by debug/elf.
+func (b *Binary) section(name string) ([]byte, error) {
+	s := b.elf.Section(name)
+	if s == nil || s.Type == elf.SHT_NOBITS {
+		return nil, nil
+	}
+	if b.mm != nil && s.Flags&elf.SHF_COMPRESSED == 0 && s.Offset+s.FileSize >= s.Offset && s.Offset+s.FileSize <= uint64(len(b.mm)) {
+		return b.mm[s.Offset : s.Offset+s.FileSize : s.Offset+s.FileSize], nil
+	}
+	return sectionData(b.elf, name)
+}
+
+// loadDWARF decodes the DWARF section headers once, on first use.
+func (b *Binary) loadDWARF() {
+	b.dwOnce.Do(func() {
+		ef := b.elf
+		if ef.Section(".debug_info") == nil {
+			b.dwErr = ErrNoDWARF
+			return
+		}
+		data := func(name string) []byte {
+			d, _ := b.section(name)
+			return d
+		}
+		if ef.Type == elf.ET_REL {
+			b.relBase = layoutSections(ef)
+			var sects map[string][]byte
+			b.dw, sects, b.dwErr = relDWARF(ef, b.relBase)
+			data = func(name string) []byte { return sects[name] }
+			b.relSects = sects
+		} else {
+			b.dw, b.dwErr = b.buildDWARF()
+		}
+		if b.dw != nil {
+			if d := data(".debug_loc"); len(d) > 0 {
+				b.loc = loclist.NewDwarf2Reader(d, addrSize(ef))
+			}
+			if d := data(".debug_loclists"); len(d) > 8 {
+				b.loc5 = newLoc5(d)
+			}
+			if d := data(".debug_addr"); len(d) > 8 {
+				b.addr = godwarf.ParseAddr(d)
+			}
+		}
+	})
+}
+
+// buildDWARF is elf.File.DWARF over the mapped sections.
+func (b *Binary) buildDWARF() (d *dwarf.Data, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, err = nil, fmt.Errorf("malformed DWARF: %v", r)
+		}
+	}()
+	get := func(n string) ([]byte, error) {
+		d, err := b.section(".debug_" + n)
+		if err != nil {
+			return nil, fmt.Errorf("read DWARF section .debug_%s: %w", n, err)
+		}
+		return d, nil
+	}
+	var sec [5][]byte
+	for i, n := range []string{"abbrev", "info", "line", "ranges", "str"} {
+		if sec[i], err = get(n); err != nil {
+			return nil, err
+		}
+	}
+	d, err = dwarf.New(sec[0], nil, nil, sec[1], sec[2], nil, sec[3], sec[4])
+	if err != nil {
+		return nil, fmt.Errorf("read DWARF: %w", err)
+	}
+	for _, n := range []string{"addr", "line_str", "loclists", "rnglists", "str_offsets"} {
+		s, err := get(n)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			if err := d.AddSection(".debug_"+n, s); err != nil {
+				return nil, fmt.Errorf("read DWARF section .debug_%s: %w", n, err)
+			}
+		}
+	}
+	return d, nil
 }
 
 // safeNewELF is elf.NewFile with panics turned into errors (debug/elf has
@@ -106,21 +205,6 @@ func safeNewELF(f *os.File) (ef *elf.File, err error) {
 	return elf.NewFile(f)
 }
 
-func safeDWARF(ef *elf.File) (d *dwarf.Data, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			d, err = nil, fmt.Errorf("malformed DWARF: %v", r)
-		}
-	}()
-	if ef.Section(".debug_info") == nil {
-		return nil, ErrNoDWARF
-	}
-	d, err = ef.DWARF()
-	if err != nil {
-		return nil, fmt.Errorf("read DWARF: %w", err)
-	}
-	return d, nil
-}
 
 func sectionData(ef *elf.File, name string) (data []byte, err error) {
 	defer func() {
@@ -171,10 +255,15 @@ func readBuildID(ef *elf.File) string {
 	return ""
 }
 
-// Close releases the file.
+// Close releases the file and its mapping; the Binary and everything it
+// returned that refers to DWARF data must not be used afterwards.
 func (b *Binary) Close() error {
 	if b.file == nil {
 		return os.ErrClosed
+	}
+	if b.mm != nil {
+		unix.Munmap(b.mm)
+		b.mm = nil
 	}
 	err := b.file.Close()
 	b.file = nil
@@ -198,9 +287,13 @@ func (b *Binary) Machine() elf.Machine { return b.elf.Machine }
 func (b *Binary) ELF() *elf.File { return b.elf }
 
 // HasDWARF reports whether the binary has debug information.
-func (b *Binary) HasDWARF() bool { return b.dw != nil }
+func (b *Binary) HasDWARF() bool {
+	b.loadDWARF()
+	return b.dw != nil
+}
 
 func (b *Binary) needDWARF() error {
+	b.loadDWARF()
 	if b.dw == nil {
 		if b.dwErr != nil && !errors.Is(b.dwErr, ErrNoDWARF) {
 			return fmt.Errorf("%s: %w", b.path, b.dwErr)
@@ -255,7 +348,11 @@ func (b *Binary) loadSymbols() (out []Symbol, err error) {
 			default:
 				continue
 			}
-			out = append(out, Symbol{Name: s.Name, Value: s.Value, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info), Dyn: dyn})
+			v := s.Value
+			if b.relBase != nil && int(s.Section) < len(b.relBase) {
+				v += b.relBase[s.Section]
+			}
+			out = append(out, Symbol{Name: s.Name, Value: v, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info), Dyn: dyn})
 		}
 	}
 	st, err := b.elf.Symbols()

@@ -435,6 +435,17 @@ func (b *Binary) cfa(pc uint64) (*term, error) {
 	return &term{kind: tReg, reg: int(fc.CFA.Reg), off: fc.CFA.Offset}, nil
 }
 
+// hasCFI reports whether the binary has call frame information at all
+// (perf uses the CFA only when it does).
+func (b *Binary) hasCFI() bool {
+	for _, n := range []string{".eh_frame", ".debug_frame"} {
+		if s := b.elf.Section(n); s != nil && s.Type != elf.SHT_NOBITS && s.Size > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *Binary) loadFrames() (fdes frame.FrameDescriptionEntries, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -443,14 +454,22 @@ func (b *Binary) loadFrames() (fdes frame.FrameDescriptionEntries, err error) {
 	}()
 	ptr := addrSize(b.elf)
 	if s := b.elf.Section(".eh_frame"); s != nil && s.Type != elf.SHT_NOBITS {
-		if d, err := s.Data(); err == nil && len(d) > 0 {
+		d, err := b.section(".eh_frame")
+		if b.relSects != nil {
+			d, err = b.relSects[".eh_frame"], nil
+		}
+		if err == nil && len(d) > 0 {
 			f, err := frame.Parse(d, b.order, 0, ptr, s.Addr)
 			if err == nil {
 				fdes = append(fdes, f...)
 			}
 		}
 	}
-	if d, _ := sectionData(b.elf, ".debug_frame"); len(d) > 0 {
+	d, _ := b.section(".debug_frame")
+	if b.relSects != nil {
+		d = b.relSects[".debug_frame"]
+	}
+	if len(d) > 0 {
 		f, err := frame.Parse(d, b.order, 0, ptr, 0)
 		if err == nil {
 			fdes = fdes.Append(f)

@@ -354,7 +354,7 @@ func (b *Binary) frameBase(p *Probe) error {
 	x := &exprCtx{b: b, u: p.u, pc: p.Addr}
 	pl, err := x.eval(expr)
 	if err != nil {
-		if len(expr) == 1 && expr[0] == 0x9c {
+		if len(expr) == 1 && expr[0] == 0x9c && b.hasCFI() {
 			return fmt.Errorf("get call frame on %#x: %w", p.Addr, err)
 		}
 		p.fbErr = err
