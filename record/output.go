@@ -130,9 +130,11 @@ type recWriter interface {
 // perf needs HEADER_TRACING_DATA to read tracepoint samples, and feature
 // sections live after the data, whose end moves. So the features known at
 // the start (tracing data, cmdline, event names) are written once into the
-// data stream, each as the payload of a FINISHED_ROUND record (perf reads
-// a round marker of any size and skips its payload), and at each flush a
-// second FINISHED_ROUND holds the feature section table pointing at them:
+// data stream, each as the payload of a FINISHED_INIT record (perf reads
+// it whatever its size and does nothing with it outside perf inject; a
+// FINISHED_ROUND would flush perf's ordered-events queue early), and at
+// each flush another FINISHED_INIT holds the feature section table
+// pointing at them:
 // the header then says the data ends just before that record, so perf
 // finds the table right after the data (tools/perf/util/header.c,
 // perf_header__process_sections). The table's first entry is the
@@ -156,7 +158,7 @@ func (o *output) provisional(feat *perfdata.Features) error {
 		}
 		n := 8 + (len(b)+7)&^7
 		rec := make([]byte, n)
-		binary.LittleEndian.PutUint32(rec, recordFinishedRound)
+		binary.LittleEndian.PutUint32(rec, recordFinishedInit)
 		binary.LittleEndian.PutUint16(rec[6:], uint16(n))
 		copy(rec[8:], b)
 		off := uint64(o.dataOff) + o.fw.DataSize() + 8
@@ -180,7 +182,7 @@ func (o *output) flush() error {
 	end := o.fw.DataSize()
 	n := 16 * len(o.prov)
 	rec := make([]byte, n)
-	binary.LittleEndian.PutUint32(rec, recordFinishedRound)
+	binary.LittleEndian.PutUint32(rec, recordFinishedInit)
 	binary.LittleEndian.PutUint16(rec[6:], uint16(n))
 	for i, s := range o.prov[1:] {
 		binary.LittleEndian.PutUint64(rec[16+16*i:], s.Offset)

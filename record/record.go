@@ -52,6 +52,7 @@ type Options struct {
 // Result says what a session recorded.
 type Result struct {
 	Output   string
+	Pipe     bool   // written to a pipe (-o -)
 	Bytes    int64  // size of the file written
 	Samples  uint64 // PERF_RECORD_SAMPLE records written
 	Records  uint64 // all records written
@@ -83,7 +84,7 @@ func (r *Result) Summary() string {
 		}
 	}
 	samples := ""
-	if r.Samples > 0 {
+	if r.Samples > 0 && !r.Pipe {
 		samples = fmt.Sprintf(" (%d samples)", r.Samples)
 	}
 	fmt.Fprintf(&b, "[ perf record: Captured and wrote %.3f MB %s%s ]\n", float64(r.Bytes)/1024/1024, r.Output, samples)
@@ -742,7 +743,7 @@ func (s *session) record() (*Result, error) {
 	}
 	committed = true
 
-	res := &Result{Output: o.Output}
+	res := &Result{Output: o.Output, Pipe: s.pipe}
 	hupTick := time.NewTicker(50 * time.Millisecond)
 	defer hupTick.Stop()
 wait:

@@ -104,6 +104,7 @@ const (
 	recordMmap2         = 10
 	recordLostSamples   = 13
 	recordFinishedRound = 68
+	recordFinishedInit  = 82
 )
 
 // recordHeader is struct perf_event_header.
