@@ -205,7 +205,6 @@ func safeNewELF(f *os.File) (ef *elf.File, err error) {
 	return elf.NewFile(f)
 }
 
-
 func sectionData(ef *elf.File, name string) (data []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
