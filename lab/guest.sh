@@ -24,8 +24,12 @@ run() {
 		*) printf '%s ' "$a" ;;
 		esac
 	done >"$d/$n.cmd"
+	local t0 rc
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	timeout -s KILL $T "$@" >"$d/$n.out" 2>"$d/$n.err" </dev/null
-	echo $? >"$d/$n.rc"
+	rc=$?
+	echo $rc >"$d/$n.rc"
+	echo "$t0 $(cut -d' ' -f1 /proc/uptime)" | awk '{printf "%.2f\n", $2 - $1}' >"$d/$n.time"
 }
 
 # kprobes DIR NAME: save what kprobe_events holds (the host fails the step if
@@ -46,7 +50,7 @@ emit() {
 		cat /tmp/emit.b64
 		echo "@@END $1"
 	} >$SER
-	echo "lab: step $1 sent ($(wc -c </tmp/emit.b64) bytes)"
+	echo "lab: step $1 sent at $(cut -d' ' -f1 /proc/uptime)s ($(wc -c </tmp/emit.b64) bytes)"
 }
 
 setup() {
@@ -89,14 +93,28 @@ step1() {
 }
 
 # Steps 2 and 3: a line probe in the hash walk with a computed-location
-# variable and two fields; record the walk with each tool on each tool's
-# probes and print each file with each tool. The module's printk of the
-# same walk goes to <probe>.<record>.dmesg.
+# variable (res = hnode - 8) and two fields through it. First with res
+# itself, recorded by perf; then the fields alone, recorded with each tool
+# on each tool's probes and each file printed by each tool. The module's
+# printk of the same walk goes to <probe>.<record>.dmesg.
 step23() {
 	D=/out/s23
 	mkdir -p $D
 	for t in perf gperf; do
-		run $D $t.add $t probe -m ldlm_demo ldlm_res_hash_dump:$LINE res 'res->lr_refcount' 'res->lr_name.name[0]'
+		# The probe with the pointer res itself (a computed location):
+		# its definition is judged by recording it with perf.
+		run $D $t.addres $t probe -m ldlm_demo ldlm_res_hash_dump:$LINE res 'res->lr_refcount' 'res->lr_name.name[0]'
+		cat $TR/kprobe_events >$D/$t.res.kprobe_events
+		if [ -s $D/$t.res.kprobe_events ]; then
+			dmesg -c >/dev/null
+			run $D $t.res.perf.record perf record -e 'probe:*' -o /tmp/$t.res.data -- sh -c "echo 1 > $DUMP"
+			dmesg -c >$D/$t.res.perf.dmesg
+			run $D $t.res.perf.perf.script perf script -i /tmp/$t.res.data
+			run $D $t.delres $t probe -d 'probe:*'
+		fi
+		kprobes $D $t.res
+		# The fields only, recorded and printed by both tools.
+		run $D $t.add $t probe -m ldlm_demo ldlm_res_hash_dump:$LINE 'res->lr_refcount' 'res->lr_name.name[0]'
 		cat $TR/kprobe_events >$D/$t.kprobe_events
 		for r in perf gperf; do
 			dmesg -c >/dev/null

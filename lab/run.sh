@@ -228,7 +228,7 @@ accel=(-accel tcg,thread=multi -cpu max)
 case $ACCEL in
 tcg) ;;
 kvm) accel=(-accel kvm -cpu host) ;;
-auto) if [ -w /dev/kvm ] && ! grep -q . /sys/module/kvm_pvm/initstate 2>/dev/null; then
+auto) if [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
 	accel=(-accel kvm -cpu host)
 fi ;;
 *) die "LAB_ACCEL=$ACCEL: want tcg, kvm or auto" ;;
