@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 )
 
 func probeCommand() *cli.Command {
-	var verbose int
 	return &cli.Command{
 		Name:      "probe",
 		Usage:     "define new dynamic tracepoints (kprobes and uprobes)",
@@ -30,7 +28,7 @@ func probeCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "be quiet (do not show any warnings or messages)"},
 			&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "path to kernel source `directory`"},
 			&cli.StringSliceFlag{Name: "vars", Aliases: []string{"V"}, Usage: "show accessible variables on `PROBEDEF`"},
-			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "be more verbose (show parsed arguments, etc)", Count: &verbose},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "be more verbose (show parsed arguments, etc)"},
 			&cli.StringFlag{Name: "exec", Aliases: []string{"x"}, Usage: "target executable name or path `executable|path`"},
 			&cli.BoolFlag{Name: "externs", Usage: "show external variables too (with --vars only)"},
 			&cli.StringSliceFlag{Name: "filter", Usage: "set a filter (with --vars/funcs only) `[!]FILTER`"},
@@ -39,6 +37,7 @@ func probeCommand() *cli.Command {
 			&cli.StringFlag{Name: "symfs", Usage: "look for files under `directory`"},
 		},
 		Action: func(c *cli.Context) error {
+			verbose := c.Count("verbose")
 			o := probe.Options{
 				Exec:      c.String("exec"),
 				Module:    c.String("module"),
@@ -93,7 +92,9 @@ func runProbe(c *cli.Context, o probe.Options) error {
 	case c.IsSet("line"):
 		return probe.ShowLines(o.Stdout, bin, c.String("line"), lo)
 	case c.IsSet("vars"):
-		return errors.New("gperf probe --vars: not implemented yet")
+		// perf shows the variables of the last -V given.
+		vs := c.StringSlice("vars")
+		return probe.ShowVars(o.Stdout, bin, vs[len(vs)-1], lo)
 	case c.IsSet("funcs"):
 		if f := nonEmpty(c.StringSlice("funcs")); len(f) > 0 {
 			lo.Filter = strings.Join(append(f, nonEmpty(c.StringSlice("filter"))...), "|")

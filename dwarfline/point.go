@@ -1,6 +1,9 @@
 package dwarfline
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Location is a probe address mapped back to source, as `perf probe -l`
 // shows it: FUNC:LINE (line relative to the function) or FUNC+OFFSET, and
@@ -34,7 +37,7 @@ func (b *Binary) PointAt(addr uint64) (Location, error) {
 	if err := b.loadLines(u); err != nil {
 		return Location{}, err
 	}
-	fname, lineno, _ := b.lineInfo(u, addr)
+	fname, lineno := b.srcLineAt(u, addr)
 	var loc Location
 	var baseFunc string
 	var baseAddr uint64
@@ -94,4 +97,45 @@ func (b *Binary) PointAt(addr uint64) (Location, error) {
 		return Location{}, fmt.Errorf("probe point at %#x: %w", addr, ErrNotFound)
 	}
 	return loc, nil
+}
+
+// srcLineAt is perf's cu_find_lineinfo: at a function's entry its
+// declaration, elsewhere the statement row at or before addr
+// (cu_getsrc_die: the last row not after addr, the first of its address,
+// then forward to a statement row that is not after addr either).
+func (b *Binary) srcLineAt(u *unit, addr uint64) (string, int) {
+	if f := b.realFunc(u, addr); f != nil {
+		if pc, ok := b.dieEntryPC(f); ok && pc == addr {
+			l, _ := b.declLine(f)
+			return b.declFile(u, f), l
+		}
+	}
+	if b.loadLines(u) != nil {
+		return "", 0
+	}
+	rows := u.lines
+	i := sort.Search(len(rows), func(i int) bool { return rows[i].addr > addr }) - 1
+	for i > 0 && rows[i-1].addr == addr {
+		i--
+	}
+	if i <= 0 {
+		// perf steps below the first row and finds nothing.
+		return "", 0
+	}
+	for ; i < len(rows); i++ {
+		if rows[i].addr > addr {
+			return "", 0
+		}
+		if rows[i].stmt {
+			break
+		}
+	}
+	if i == len(rows) {
+		return "", 0
+	}
+	f := u.fileName(rows[i].file)
+	if f == "" {
+		return "", 0
+	}
+	return f, int(rows[i].line)
 }

@@ -167,11 +167,12 @@ func argError(err error) error {
 	return pe
 }
 
-// PointAt maps an address back to a function and offset.
+// PointAt maps an address back to a source point as perf -l shows it
+// (debuginfo__find_probe_point).
 func (d *dwarfInfo) PointAt(vaddr uint64) (Point, bool) {
-	s, ok := d.b.SymbolAt(vaddr)
-	if !ok {
+	loc, err := d.b.PointAt(vaddr)
+	if err != nil || loc.Function == "" && loc.File == "" {
 		return Point{}, false
 	}
-	return Point{Function: s.Name, Offset: vaddr - s.Value}, true
+	return Point{Function: loc.Function, File: loc.File, Line: loc.Line, Offset: loc.Offset}, true
 }
