@@ -18,6 +18,11 @@ type File struct {
 	Pipe bool
 	// BigEndian is true when the file was written on a big-endian machine.
 	BigEndian bool
+	// Interrupted is true when the header's data size is 0 and no feature
+	// sections follow: the writer (perf record) was killed. Records are
+	// then read up to the end of the file; a record cut short at the end
+	// gives an error wrapping ErrTruncated.
+	Interrupted bool
 	// Attrs are the recorded events, in file order, with IDs and Name.
 	Attrs []*EventAttr
 	// Features are the header feature sections (in pipe mode, those of the
@@ -151,7 +156,18 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	if err := f.readAttrs(); err != nil {
 		return nil, err
 	}
-	if err := f.readFeatures(); err != nil {
+	if h.Data.Size == 0 {
+		// perf record writes data.size at exit: 0 means it was killed
+		// (its feature bits are set but no sections were written), unless
+		// a valid feature table follows an empty data section.
+		if err := f.readFeatures(); err != nil {
+			f.Interrupted = true
+			f.Features = Features{}
+		}
+		if len(h.Features.List()) == 0 {
+			f.Interrupted = true
+		}
+	} else if err := f.readFeatures(); err != nil {
 		return nil, err
 	}
 	f.applyEventDesc()

@@ -36,7 +36,7 @@ var recordings = []recording{
 }
 
 // record makes the recording in dir and returns the file's path.
-func (rc recording) record(t *testing.T, dir string) string {
+func (rc recording) record(t testing.TB, dir string) string {
 	t.Helper()
 	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs)
 	hot := testutil.BuildC(t, testutil.FramePointer, "hot.c")

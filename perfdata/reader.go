@@ -61,8 +61,7 @@ func (f *File) Records(opts ReaderOptions) *Reader {
 		r.src = f.pipeSrc
 	} else {
 		end := int64(f.Header.Data.Offset + f.Header.Data.Size)
-		if f.Header.Data.Size == 0 {
-			// An interrupted perf record leaves data.size 0: read to EOF.
+		if f.Interrupted {
 			end = f.size
 		}
 		if end > f.size {
@@ -358,16 +357,26 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 		if extra > maxAlloc || (s.end > 0 && uint64(off)+uint64(n)+extra > uint64(s.end)) {
 			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("%s payload of %d bytes runs past the end of the data", h.Type, extra)}
 		}
+		// Grow with what actually arrives: a pipe's claimed size is not
+		// bounded by a file size.
 		total := n + int(extra)
-		if cap(s.buf) < total {
-			nb := make([]byte, total)
-			copy(nb, b)
-			s.buf = nb
+		for len(b) < total {
+			chunk := total - len(b)
+			if chunk > 1<<20 {
+				chunk = 1 << 20
+			}
+			if cap(b)-len(b) < chunk {
+				nb := make([]byte, len(b), len(b)+chunk+len(b)/2)
+				copy(nb, b)
+				b = nb
+			}
+			m, err := io.ReadFull(s.br, b[len(b):len(b)+chunk])
+			b = b[:len(b)+m]
+			if err != nil {
+				return h, nil, off, s.truncated(off, fmt.Sprintf("%s payload of %d bytes cut after %d", h.Type, extra, len(b)-n))
+			}
 		}
-		b = s.buf[:total]
-		if m, err := io.ReadFull(s.br, b[n:]); err != nil {
-			return h, nil, off, s.truncated(off, fmt.Sprintf("%s payload of %d bytes cut after %d", h.Type, extra, m))
-		}
+		s.buf = b
 	}
 	s.off += int64(len(b))
 	return h, b, off, nil
