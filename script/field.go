@@ -101,6 +101,7 @@ func outputType(t perfdata.EventType) int {
 type typeOutput struct {
 	userSet, wildcardSet bool
 	fields, invalid      field
+	userSetFields        field // fields the user named explicitly
 	userUnset            field
 }
 
@@ -226,9 +227,11 @@ func parseFields(o *[numTypes]typeOutput, arg string, printFlags *bool, warn fun
 				}
 				if change == chRemove {
 					o[j].fields &^= f
+					o[j].userSetFields &^= f
 					o[j].userUnset |= f
 				} else {
 					o[j].fields |= f
+					o[j].userSetFields |= f
 					o[j].userUnset &^= f
 				}
 				o[j].userSet = true
@@ -240,8 +243,12 @@ func parseFields(o *[numTypes]typeOutput, arg string, printFlags *bool, warn fun
 			}
 			if change == chRemove {
 				o[typ].fields &^= f
+				o[typ].userSetFields &^= f
+				o[typ].userUnset |= f
 			} else {
 				o[typ].fields |= f
+				o[typ].userSetFields |= f
+				o[typ].userUnset &^= f
 			}
 			o[typ].userSet = true
 			o[typ].wildcardSet = true

@@ -331,7 +331,7 @@ func (s *session) checkAttr(e *evsel, o *typeOutput) error {
 		if st&bit != 0 {
 			return nil
 		}
-		if o.userSet {
+		if o.userSetFields&f != 0 {
 			name := ""
 			for _, fn := range fieldNames {
 				if fn.f == f&^fPid || fn.f == f {
@@ -594,7 +594,7 @@ func appendSideEvent(b []byte, rec perfdata.Record) []byte {
 		if r.Misc&perfdata.MiscMmapData != 0 {
 			kind = 'r'
 		}
-		b = fmt.Appendf(b, "MMAP %d/%d: [%#x(%#x) @ %#x]: %c %s", int32(r.Pid), int32(r.Tid), r.Addr, r.Len, r.Pgoff, kind, r.Filename)
+		b = fmt.Appendf(b, "MMAP %d/%d: [%s(%s) @ %s]: %c %s", int32(r.Pid), int32(r.Tid), altHex(r.Addr), altHex(r.Len), altHex(r.Pgoff), kind, r.Filename)
 	case *perfdata.Mmap2:
 		prot := []byte("---p")
 		if r.Prot&unix.PROT_READ != 0 {
@@ -610,9 +610,9 @@ func appendSideEvent(b []byte, rec perfdata.Record) []byte {
 			prot[3] = 's'
 		}
 		if r.Misc&perfdata.MiscMmapBuildID != 0 {
-			b = fmt.Appendf(b, "MMAP2 %d/%d: [%#x(%#x) @ %#x <%x>]: %s %s", int32(r.Pid), int32(r.Tid), r.Addr, r.Len, r.Pgoff, r.BuildID, prot, r.Filename)
+			b = fmt.Appendf(b, "MMAP2 %d/%d: [%s(%s) @ %s <%x>]: %s %s", int32(r.Pid), int32(r.Tid), altHex(r.Addr), altHex(r.Len), altHex(r.Pgoff), r.BuildID, prot, r.Filename)
 		} else {
-			b = fmt.Appendf(b, "MMAP2 %d/%d: [%#x(%#x) @ %#x %02x:%02x %d %d]: %s %s", int32(r.Pid), int32(r.Tid), r.Addr, r.Len, r.Pgoff, r.Maj, r.Min, r.Ino, r.InoGen, prot, r.Filename)
+			b = fmt.Appendf(b, "MMAP2 %d/%d: [%s(%s) @ %s %02x:%02x %d %d]: %s %s", int32(r.Pid), int32(r.Tid), altHex(r.Addr), altHex(r.Len), altHex(r.Pgoff), r.Maj, r.Min, r.Ino, r.InoGen, prot, r.Filename)
 		}
 	}
 	return append(b, '\n')
@@ -810,6 +810,14 @@ func (s *session) appendStart(b []byte, e *evsel, smp *sampleView, t *thread) []
 		b = append(b, ": "...)
 	}
 	return b
+}
+
+// altHex is C's "%#lx": no 0x prefix for zero.
+func altHex(v uint64) string {
+	if v == 0 {
+		return "0"
+	}
+	return "0x" + strconv.FormatUint(v, 16)
 }
 
 func appendPadInt(b []byte, v int64, w int) []byte {

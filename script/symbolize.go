@@ -98,6 +98,7 @@ type addrSpace struct {
 type mapping struct {
 	start, end, pgoff uint64
 	dso               *dso
+	identity          bool // anonymous memory: map_ip is the identity
 }
 
 type dso struct {
@@ -142,7 +143,11 @@ func (s *Symbolizer) Update(r perfdata.Record) {
 		if r.CPUMode() == cpumodeKernel || r.Pid == ^uint32(0) {
 			return
 		}
-		s.addMap(r.Pid, r.Addr, r.Len, r.Pgoff, r.Filename, nil)
+		prot := uint32(0)
+		if r.Misc&perfdata.MiscMmapData == 0 {
+			prot = protExec
+		}
+		s.addMap(r.Pid, r.Addr, r.Len, r.Pgoff, r.Filename, nil, prot, 0)
 	case *perfdata.Mmap2:
 		if r.CPUMode() == cpumodeKernel || r.Pid == ^uint32(0) {
 			return
@@ -151,7 +156,7 @@ func (s *Symbolizer) Update(r perfdata.Record) {
 		if len(r.BuildID) > 0 {
 			bid = r.BuildID
 		}
-		s.addMap(r.Pid, r.Addr, r.Len, r.Pgoff, r.Filename, bid)
+		s.addMap(r.Pid, r.Addr, r.Len, r.Pgoff, r.Filename, bid, r.Prot, r.Flags)
 	case *perfdata.Fork:
 		if r.Pid == r.PPid {
 			return
@@ -198,14 +203,29 @@ func (s *Symbolizer) dsoFor(name string, bid []byte) *dso {
 	return d
 }
 
+const (
+	protExec   = 0x4     // PROT_EXEC
+	mapHugeTLB = 0x40000 // MAP_HUGETLB
+)
+
 // addMap inserts a map, cutting the maps it overlaps as perf's
-// maps__fixup_overlappings does.
-func (s *Symbolizer) addMap(pid uint32, start, length, pgoff uint64, name string, bid []byte) {
+// maps__fixup_overlappings does. Anonymous executable memory is named
+// /tmp/perf-PID.map, as perf's map__new does for JIT code.
+func (s *Symbolizer) addMap(pid uint32, start, length, pgoff uint64, name string, bid []byte, prot, flags uint32) {
 	if length == 0 {
 		return
 	}
 	as := s.space(pid)
-	nm := &mapping{start: start, end: start + length, pgoff: pgoff, dso: s.dsoFor(name, bid)}
+	anon := name == "//anon" || strings.HasPrefix(name, "/dev/zero") || strings.HasPrefix(name, "/anon_hugepage") || flags&mapHugeTLB != 0
+	noDSO := strings.HasPrefix(name, "[stack") || strings.HasPrefix(name, "/SYSV") || name == "[heap]"
+	if (anon || noDSO) && prot&protExec != 0 {
+		name = "/tmp/perf-" + strconv.Itoa(int(int32(pid))) + ".map"
+		bid = nil
+	}
+	if name == "[vdso]" {
+		pgoff = 0
+	}
+	nm := &mapping{start: start, end: start + length, pgoff: pgoff, dso: s.dsoFor(name, bid), identity: anon || noDSO}
 	if nm.end < nm.start {
 		nm.end = ^uint64(0)
 	}
@@ -264,6 +284,9 @@ func (s *Symbolizer) Resolve(pid uint32, cpumode uint16, addr uint64) Symbol {
 		return Symbol{Addr: addr}
 	}
 	rel := addr - m.start + m.pgoff
+	if m.identity {
+		rel = addr
+	}
 	sy := Symbol{Addr: rel, DSO: m.dso.name}
 	m.dso.load(s)
 	if k := m.dso.find(rel); k != nil {
@@ -470,6 +493,10 @@ func (d *dso) load(s *Symbolizer) {
 	}
 	d.loaded = true
 	if strings.HasPrefix(d.name, "[") && d.name != "[vdso]" {
+		return
+	}
+	if strings.HasPrefix(d.name, "/tmp/perf-") && strings.HasSuffix(d.name, ".map") {
+		d.syms = loadPerfMap(d.name)
 		return
 	}
 	if strings.HasPrefix(d.name, "//anon") || strings.HasPrefix(d.name, "/dev/") || strings.HasPrefix(d.name, "/memfd:") {
@@ -704,6 +731,34 @@ func elfSymbols(symf, runtime *elf.File) (out []sym) {
 			}
 		}
 		out = append(out, sym{start: v, end: v + es.Size, name: es.Name, bind: elf.ST_BIND(es.Info)})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	fixupEnd(out)
+	return fixupDuplicate(out)
+}
+
+// loadPerfMap reads a JIT symbol map (/tmp/perf-PID.map: "START SIZE
+// name" lines, hex numbers) as perf's dso__load_perf_map.
+func loadPerfMap(path string) []sym {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	var out []sym
+	sc := bufio.NewScanner(fh)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		f := strings.SplitN(strings.TrimSpace(sc.Text()), " ", 3)
+		if len(f) < 3 {
+			continue
+		}
+		start, err1 := strconv.ParseUint(strings.TrimPrefix(f[0], "0x"), 16, 64)
+		size, err2 := strconv.ParseUint(strings.TrimPrefix(f[1], "0x"), 16, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, sym{start: start, end: start + size, name: f[2], bind: elf.STB_GLOBAL})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
 	fixupEnd(out)
