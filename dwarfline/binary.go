@@ -52,6 +52,7 @@ type Binary struct {
 	symsErr  error
 	ecache   map[dwarf.Offset]*dwarf.Entry
 	mm       []byte // the file, mapped read-only
+	skim     *skimmer
 	dwOnce   sync.Once
 	relBase  []uint64          // ET_REL: address of each section
 	relSects map[string][]byte // ET_REL: relocated debug sections

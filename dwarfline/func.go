@@ -147,7 +147,7 @@ func (b *Binary) newFunc(u *unit, e *dwarf.Entry) *Func {
 // functions matching name (a glob), optionally declared in a file whose
 // path ends with file, across all compilation units, in DWARF order.
 func (b *Binary) FindFuncs(name, file string) ([]*Func, error) {
-	us, err := b.getUnits()
+	us, err := b.candidateUnits(name)
 	if err != nil {
 		return nil, err
 	}

@@ -208,6 +208,11 @@ func (b *Binary) FindLineRange(spec LineRangeSpec) (*LineRange, error) {
 	if err != nil {
 		return nil, err
 	}
+	if spec.Function != "" {
+		if us, err = b.candidateUnits(spec.Function); err != nil {
+			return nil, err
+		}
+	}
 	lr := &LineRange{Function: spec.Function, Start: spec.Start, End: spec.End}
 	set := map[int]bool{}
 	var fname string

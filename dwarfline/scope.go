@@ -71,6 +71,11 @@ func (b *Binary) Resolve(spec PointSpec) ([]*Probe, error) {
 	if spec.Lazy != "" {
 		return nil, fmt.Errorf("resolve lazy line pattern %q: %w", spec.Lazy, ErrNotSupported)
 	}
+	if spec.Function != "" {
+		if us, err = b.candidateUnits(spec.Function); err != nil {
+			return nil, err
+		}
+	}
 	r := &resolver{b: b, spec: spec, max: spec.MaxProbes}
 	if r.max <= 0 {
 		r.max = 128

@@ -167,18 +167,6 @@ func (u *unit) fileName(i int32) string {
 	return u.files[i]
 }
 
-// stmtLineAt is perf's cu_getsrc_die: the first statement row at exactly
-// addr.
-func (u *unit) stmtLineAt(addr uint64) (lineRow, bool) {
-	rows := u.lines
-	i := sort.Search(len(rows), func(i int) bool { return rows[i].addr >= addr })
-	for ; i < len(rows) && rows[i].addr == addr; i++ {
-		if rows[i].stmt {
-			return rows[i], true
-		}
-	}
-	return lineRow{}, false
-}
 
 // funcRange is a top-level subprogram of a unit with its address ranges.
 type funcRange struct {
@@ -212,20 +200,8 @@ func (b *Binary) realFunc(u *unit, pc uint64) *dwarf.Entry {
 	return nil
 }
 
-// lineInfo is perf's cu_find_lineinfo: at a function's entry address, the
-// function's declaration; elsewhere the first statement row at addr.
+// lineInfo is perf's cu_find_lineinfo (see srcLineAt).
 func (b *Binary) lineInfo(u *unit, addr uint64) (file string, line int, ok bool) {
-	if f := b.realFunc(u, addr); f != nil {
-		if pc, ok := b.dieEntryPC(f); ok && pc == addr {
-			l, _ := b.declLine(f)
-			file := b.declFile(u, f)
-			return file, l, l != 0 && file != ""
-		}
-	}
-	r, ok := u.stmtLineAt(addr)
-	if !ok {
-		return "", 0, false
-	}
-	file = u.fileName(r.file)
-	return file, int(r.line), r.line != 0 && file != ""
+	file, line = b.srcLineAt(u, addr)
+	return file, line, line != 0 && file != ""
 }

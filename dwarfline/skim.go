@@ -1,0 +1,537 @@
+package dwarfline
+
+import (
+	"debug/dwarf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// A skimmer reads the top level of compilation units without building
+// entries: tag, name and sibling of each DIE, from the abbreviation tables,
+// skipping every other attribute by its form. It finds the units that
+// define a function of a given name several times faster than a full
+// decode, which is what makes looking up one function in a vmlinux cheap;
+// the units it selects are then decoded normally.
+
+var errSkim = errors.New("malformed DWARF")
+
+type abbrevAttr struct {
+	attr, form uint64
+}
+
+type abbrev struct {
+	tag      uint64
+	children bool
+	attrs    []abbrevAttr
+}
+
+type skimmer struct {
+	b       *Binary
+	info    []byte
+	abbrevs []byte
+	str     []byte
+	lineStr []byte
+	order   binary.ByteOrder
+
+	mu     sync.Mutex
+	tables map[uint64]map[uint64]*abbrev
+}
+
+func (b *Binary) newSkimmer() *skimmer {
+	s := &skimmer{b: b, order: b.order, tables: map[uint64]map[uint64]*abbrev{}}
+	get := func(n string) []byte {
+		if b.relSects != nil {
+			return b.relSects[n]
+		}
+		d, _ := b.section(n)
+		return d
+	}
+	s.info, s.abbrevs, s.str, s.lineStr = get(".debug_info"), get(".debug_abbrev"), get(".debug_str"), get(".debug_line_str")
+	return s
+}
+
+func (s *skimmer) table(off uint64) (map[uint64]*abbrev, error) {
+	s.mu.Lock()
+	t, ok := s.tables[off]
+	s.mu.Unlock()
+	if ok {
+		return t, nil
+	}
+	if off >= uint64(len(s.abbrevs)) {
+		return nil, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
+	}
+	c := cursor{d: s.abbrevs, i: int(off)}
+	t = map[uint64]*abbrev{}
+	for {
+		code := c.uleb()
+		if code == 0 || c.bad {
+			break
+		}
+		a := &abbrev{tag: c.uleb(), children: c.u8() != 0}
+		for !c.bad {
+			at, fm := c.uleb(), c.uleb()
+			if at == 0 && fm == 0 {
+				break
+			}
+			if fm == 0x21 { // DW_FORM_implicit_const
+				c.sleb()
+			}
+			a.attrs = append(a.attrs, abbrevAttr{at, fm})
+		}
+		t[code] = a
+	}
+	if c.bad {
+		return nil, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
+	}
+	s.mu.Lock()
+	s.tables[off] = t
+	s.mu.Unlock()
+	return t, nil
+}
+
+// cursor is a bounds-checked reader; bad sticks.
+type cursor struct {
+	d   []byte
+	i   int
+	bad bool
+}
+
+func (c *cursor) need(n int) bool {
+	if c.bad || n < 0 || c.i+n > len(c.d) || c.i+n < c.i {
+		c.bad = true
+		return false
+	}
+	return true
+}
+
+func (c *cursor) u8() byte {
+	if !c.need(1) {
+		return 0
+	}
+	c.i++
+	return c.d[c.i-1]
+}
+
+func (c *cursor) skip(n int) {
+	if c.need(n) {
+		c.i += n
+	}
+}
+
+func (c *cursor) uleb() uint64 {
+	var v uint64
+	var sh uint
+	for {
+		b := c.u8()
+		if c.bad {
+			return 0
+		}
+		if sh < 64 {
+			v |= uint64(b&0x7f) << sh
+		}
+		sh += 7
+		if b&0x80 == 0 {
+			return v
+		}
+	}
+}
+
+func (c *cursor) sleb() int64 {
+	v, n := sleb(c.d[min(c.i, len(c.d)):])
+	if n == 0 {
+		c.bad = true
+		return 0
+	}
+	c.i += n
+	return v
+}
+
+func (c *cursor) uint(order binary.ByteOrder, n int) uint64 {
+	if !c.need(n) {
+		return 0
+	}
+	b := c.d[c.i : c.i+n]
+	c.i += n
+	switch n {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(order.Uint16(b))
+	case 4:
+		return uint64(order.Uint32(b))
+	case 8:
+		return order.Uint64(b)
+	}
+	return 0
+}
+
+func cstring(d []byte, off uint64) string {
+	if off >= uint64(len(d)) {
+		return ""
+	}
+	e := off
+	for e < uint64(len(d)) && d[e] != 0 {
+		e++
+	}
+	return string(d[off:e])
+}
+
+// unitHeader is what the skimmer needs of a unit header.
+type unitHeader struct {
+	start, end int // the unit, header included
+	dies       int // first DIE
+	version    int
+	offSize    int
+	addrSize   int
+	abbrevOff  uint64
+}
+
+func (s *skimmer) header(off int) (unitHeader, error) {
+	c := cursor{d: s.info, i: off}
+	h := unitHeader{start: off, offSize: 4}
+	l := c.uint(s.order, 4)
+	if l == 0xffffffff {
+		l = c.uint(s.order, 8)
+		h.offSize = 8
+	}
+	h.end = c.i + int(l)
+	if l > uint64(len(s.info)) || h.end > len(s.info) || h.end < c.i {
+		return h, fmt.Errorf("unit at %#x: %w", off, errSkim)
+	}
+	h.version = int(c.uint(s.order, 2))
+	if h.version >= 5 {
+		ut := c.u8()
+		h.addrSize = int(c.u8())
+		h.abbrevOff = c.uint(s.order, h.offSize)
+		switch ut {
+		case 2, 6: // type units
+			c.skip(8 + h.offSize)
+		case 4, 5: // skeleton, split
+			c.skip(8)
+		}
+	} else {
+		h.abbrevOff = c.uint(s.order, h.offSize)
+		h.addrSize = int(c.u8())
+	}
+	h.dies = c.i
+	if c.bad {
+		return h, fmt.Errorf("unit at %#x: %w", off, errSkim)
+	}
+	return h, nil
+}
+
+// skimDIE reads the DIE at c: tag, children flag, name, sibling (absolute),
+// and the unit-relative target of DW_AT_abstract_origin/specification
+// (-1 when none or not unit-relative). code 0 is a null entry.
+type skimmed struct {
+	code     uint64
+	tag      uint64
+	children bool
+	name     string
+	hasName  bool
+	sibling  int
+	origin   int
+	refAddr  bool // origin/specification in another unit
+	lname    string
+	// unknownName: the name is in a form the skimmer does not resolve
+	// (strx), so the unit must be decoded to know.
+	unknownName bool
+}
+
+func (d *skimmed) setName(attr uint64, n string) {
+	if attr == 0x03 {
+		d.name, d.hasName = n, true
+	} else {
+		d.lname = n
+	}
+}
+
+func (s *skimmer) die(c *cursor, h *unitHeader, tab map[uint64]*abbrev, wantName bool) (skimmed, error) {
+	var d skimmed
+	d.sibling, d.origin = -1, -1
+	d.code = c.uleb()
+	if d.code == 0 || c.bad {
+		return d, nil
+	}
+	a, ok := tab[d.code]
+	if !ok {
+		return d, fmt.Errorf("abbreviation %d at %#x: %w", d.code, c.i, errSkim)
+	}
+	d.tag, d.children = a.tag, a.children
+	for _, at := range a.attrs {
+		form := at.form
+	again:
+		switch form {
+		case 0x01: // addr
+			c.skip(h.addrSize)
+		case 0x0b, 0x11, 0x0c, 0x25, 0x29: // data1, ref1, flag, strx1, addrx1
+			if at.attr == 0x01 && form == 0x11 { // sibling
+				d.sibling = h.start + int(c.uint(s.order, 1))
+				break
+			}
+			if isRefAttr(at.attr) && form == 0x11 {
+				d.origin = h.start + int(c.uint(s.order, 1))
+				break
+			}
+			c.skip(1)
+		case 0x05, 0x12, 0x26, 0x2a: // data2, ref2, strx2, addrx2
+			if form == 0x12 && (at.attr == 0x01 || isRefAttr(at.attr)) {
+				v := h.start + int(c.uint(s.order, 2))
+				if at.attr == 0x01 {
+					d.sibling = v
+				} else {
+					d.origin = v
+				}
+				break
+			}
+			c.skip(2)
+		case 0x27, 0x2b: // strx3, addrx3
+			c.skip(3)
+			if form == 0x27 && (at.attr == 0x03 || at.attr == 0x6e || at.attr == 0x2007) {
+				d.unknownName = true
+			}
+		case 0x06, 0x13, 0x28, 0x2c, 0x1c: // data4, ref4, strx4, addrx4, ref_sup4
+			if form == 0x13 && (at.attr == 0x01 || isRefAttr(at.attr)) {
+				v := h.start + int(c.uint(s.order, 4))
+				if at.attr == 0x01 {
+					d.sibling = v
+				} else {
+					d.origin = v
+				}
+				break
+			}
+			c.skip(4)
+		case 0x07, 0x14, 0x20, 0x24: // data8, ref8, ref_sig8, ref_sup8
+			if form == 0x14 && (at.attr == 0x01 || isRefAttr(at.attr)) {
+				v := h.start + int(c.uint(s.order, 8))
+				if at.attr == 0x01 {
+					d.sibling = v
+				} else {
+					d.origin = v
+				}
+				break
+			}
+			c.skip(8)
+		case 0x1e: // data16
+			c.skip(16)
+		case 0x0d: // sdata
+			c.sleb()
+		case 0x0f, 0x1a, 0x1b, 0x22, 0x23: // udata, strx, addrx, loclistx, rnglistx
+			c.uleb()
+			if form == 0x1a && (at.attr == 0x03 || at.attr == 0x6e || at.attr == 0x2007) {
+				d.unknownName = true
+			}
+		case 0x15: // ref_udata
+			v := c.uleb()
+			if at.attr == 0x01 {
+				d.sibling = h.start + int(v)
+			} else if isRefAttr(at.attr) {
+				d.origin = h.start + int(v)
+			}
+		case 0x10: // ref_addr
+			n := h.offSize
+			if h.version <= 2 {
+				n = h.addrSize
+			}
+			c.skip(n)
+			if isRefAttr(at.attr) {
+				d.refAddr = true
+			}
+		case 0x0e, 0x1f, 0x17, 0x1d, 0x1f20, 0x1f21: // strp, line_strp, sec_offset, strp_sup, GNU_ref_alt, GNU_strp_alt
+			off := c.uint(s.order, h.offSize)
+			if (at.attr == 0x03 || at.attr == 0x6e || at.attr == 0x2007) && wantName {
+				var n string
+				switch form {
+				case 0x0e:
+					n = cstring(s.str, off)
+				case 0x1f:
+					n = cstring(s.lineStr, off)
+				default:
+					d.unknownName = true
+				}
+				d.setName(at.attr, n)
+			}
+		case 0x08: // string
+			st := c.i
+			for c.i < len(c.d) && c.d[c.i] != 0 {
+				c.i++
+			}
+			if c.i >= len(c.d) {
+				c.bad = true
+				break
+			}
+			if (at.attr == 0x03 || at.attr == 0x6e || at.attr == 0x2007) && wantName {
+				d.setName(at.attr, string(c.d[st:c.i]))
+			}
+			c.i++
+		case 0x0a: // block1
+			c.skip(int(c.uint(s.order, 1)))
+		case 0x03: // block2
+			c.skip(int(c.uint(s.order, 2)))
+		case 0x04: // block4
+			c.skip(int(c.uint(s.order, 4)))
+		case 0x09, 0x18: // block, exprloc
+			n := c.uleb()
+			if n > uint64(len(c.d)) {
+				c.bad = true
+				break
+			}
+			c.skip(int(n))
+		case 0x19, 0x21: // flag_present, implicit_const
+		case 0x16: // indirect
+			form = c.uleb()
+			if !c.bad {
+				goto again
+			}
+		default:
+			return d, fmt.Errorf("form %#x at %#x: %w", form, c.i, errSkim)
+		}
+		if c.bad {
+			return d, fmt.Errorf("DIE at %#x: %w", c.i, errSkim)
+		}
+	}
+	return d, nil
+}
+
+// isRefAttr: DW_AT_abstract_origin or DW_AT_specification.
+func isRefAttr(a uint64) bool { return a == 0x31 || a == 0x47 }
+
+// nameAt reads the name of the DIE at off (following one reference).
+func (s *skimmer) nameAt(h *unitHeader, tab map[uint64]*abbrev, off int, depth int) (string, bool) {
+	if off < h.dies || off >= h.end || depth > 4 {
+		return "", false
+	}
+	c := cursor{d: s.info[:h.end], i: off}
+	d, err := s.die(&c, h, tab, true)
+	if err != nil || d.code == 0 {
+		return "", false
+	}
+	if d.hasName {
+		return d.name, true
+	}
+	if d.origin >= 0 {
+		return s.nameAt(h, tab, d.origin, depth+1)
+	}
+	return "", false
+}
+
+// unitDefines reports whether a top-level subprogram of the unit at off
+// may match the glob (a conservative answer: true when unsure).
+func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
+	h, err := s.header(off)
+	if err != nil {
+		return true, err
+	}
+	tab, err := s.table(h.abbrevOff)
+	if err != nil {
+		return true, err
+	}
+	c := cursor{d: s.info[:h.end], i: h.dies}
+	cu, err := s.die(&c, &h, tab, false)
+	if err != nil || cu.code == 0 || !cu.children {
+		return err != nil, err
+	}
+	depth := 0
+	for c.i < h.end {
+		d, err := s.die(&c, &h, tab, true)
+		if err != nil {
+			return true, err
+		}
+		if d.code == 0 {
+			if depth == 0 {
+				return false, nil
+			}
+			depth--
+			continue
+		}
+		if depth == 0 && d.tag == 0x2e { // DW_TAG_subprogram
+			switch {
+			case d.unknownName:
+				return true, nil
+			case d.lname != "" && globMatch(d.lname, glob):
+				return true, nil
+			case d.hasName:
+				if globMatch(d.name, glob) {
+					return true, nil
+				}
+			case d.refAddr:
+				return true, nil
+			case d.origin >= 0:
+				if n, ok := s.nameAt(&h, tab, d.origin, 0); !ok || globMatch(n, glob) {
+					return true, nil
+				}
+			}
+		}
+		if d.children {
+			if d.sibling > c.i && d.sibling <= h.end {
+				c.i = d.sibling
+			} else {
+				depth++
+			}
+		}
+	}
+	return false, nil
+}
+
+// candidateUnits returns the units that may define a function matching
+// glob, in order, scanning with all CPUs.
+func (b *Binary) candidateUnits(glob string) ([]*unit, error) {
+	us, err := b.getUnits()
+	if err != nil {
+		return nil, err
+	}
+	if b.skim == nil {
+		b.skim = b.newSkimmer()
+	}
+	s := b.skim
+	if len(s.info) == 0 || len(s.abbrevs) == 0 {
+		return us, nil
+	}
+	// Map each unit to its header by the offset of its first DIE.
+	hdr := map[dwarf.Offset]int{}
+	for off := 0; off < len(s.info); {
+		h, err := s.header(off)
+		if err != nil {
+			return us, nil
+		}
+		hdr[dwarf.Offset(h.dies)] = off
+		off = h.end
+	}
+	hit := make([]bool, len(us))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(us) {
+		workers = len(us)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, len(us))
+	for i := range us {
+		next <- i
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				off, found := hdr[us[i].off]
+				if !found {
+					hit[i] = true
+					continue
+				}
+				ok, _ := s.unitDefines(off, glob)
+				hit[i] = ok
+			}
+		}()
+	}
+	wg.Wait()
+	var out []*unit
+	for i, u := range us {
+		if hit[i] {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
