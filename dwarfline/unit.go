@@ -167,7 +167,6 @@ func (u *unit) fileName(i int32) string {
 	return u.files[i]
 }
 
-
 // funcRange is a top-level subprogram of a unit with its address ranges.
 type funcRange struct {
 	e      *dwarf.Entry
