@@ -142,11 +142,11 @@ step4() {
 		run $D $t.addret $t probe -a 'vfs_read%return $retval'
 		cat $TR/kprobe_events >$D/$t.kprobe_events
 		run $D $t.list $t probe -l
-		for r in perf gperf; do
-			run $D $t.$r.record $r record -a -e 'probe:*' -o /tmp/k.$t.$r.data -- dd if=/tmp/readme of=/dev/null bs=1000
-			for s in perf gperf; do
-				run $D $t.$r.$s.script $s script -i /tmp/k.$t.$r.data
-			done
+		# The definitions are compared as text, so each tool records on its
+		# own probes only (system-wide recording is slow under TCG).
+		run $D $t.$t.record $t record -a -e 'probe:*' -o /tmp/k.$t.data -- dd if=/tmp/readme of=/dev/null bs=1000
+		for s in perf gperf; do
+			run $D $t.$t.$s.script $s script -i /tmp/k.$t.data
 		done
 		run $D $t.del $t probe -d 'probe:*'
 		cat $TR/kprobe_events >$D/$t.del.kprobes

@@ -532,6 +532,9 @@ func (l *lab) crossScripts(step, label string, complete func(probes, rec, script
 				// No probes to record: the probe check already fails.
 				continue
 			}
+			if !l.result(step, base+".record").ran {
+				continue // this combination is not recorded in this step
+			}
 			if l.result(step, base+".record").rc != 0 {
 				fails = append(fails, fmt.Sprintf("%s record on %s's probes: %s", rec, probes,
 					l.result(step, base+".record").status()))
