@@ -112,6 +112,9 @@ func ParseDefinition(line string) (*Definition, error) {
 	if !ok || !ok2 || kind == "" || group == "" || event == "" {
 		return nil, fmt.Errorf("parse probe definition %q: bad event name %q", line, head)
 	}
+	if kind != "p" && (kind[0] != 'r' || strings.Trim(kind[1:], "0123456789") != "") {
+		return nil, fmt.Errorf("parse probe definition %q: bad probe type %q", line, kind)
+	}
 	d := &Definition{Group: group, Event: event, Return: kind[0] == 'r'}
 	place := argv[1]
 	if i := strings.IndexByte(place, ':'); i >= 0 {
@@ -157,9 +160,12 @@ func ParseDefinition(line string) (*Definition, error) {
 		} else {
 			fa.Value = a
 		}
-		// The type follows the last ':' that is outside parentheses.
+		// The type follows the first ':' outside parentheses.
 		if i := typeColon(fa.Value); i >= 0 {
 			fa.Value, fa.Type = fa.Value[:i], fa.Value[i+1:]
+		}
+		if fa.Value == "" {
+			return nil, fmt.Errorf("parse probe definition %q: empty argument %q", line, a)
 		}
 		d.Args = append(d.Args, fa)
 	}
