@@ -160,14 +160,14 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 		// perf record writes data.size at exit: 0 means it was killed
 		// (its feature bits are set but no sections were written), unless
 		// a valid feature table follows an empty data section.
-		if err := f.readFeatures(); err != nil {
+		if bad, err := f.readFeatures(); err != nil || bad > 0 {
 			f.Interrupted = true
 			f.Features = Features{}
 		}
 		if len(h.Features.List()) == 0 {
 			f.Interrupted = true
 		}
-	} else if err := f.readFeatures(); err != nil {
+	} else if _, err := f.readFeatures(); err != nil {
 		return nil, err
 	}
 	f.applyEventDesc()
@@ -215,31 +215,42 @@ func (f *File) readAttrs() error {
 }
 
 // readFeatures reads the feature section table at data.offset+data.size
-// (one perf_file_section per set bit) and decodes each section.
-func (f *File) readFeatures() error {
+// (one perf_file_section per set bit) and decodes each section. It returns
+// how many sections lay outside the file.
+func (f *File) readFeatures() (int, error) {
 	h := &f.Header
 	list := h.Features.List()
 	if len(list) == 0 {
-		return nil
+		return 0, nil
 	}
 	featOff := h.Data.Offset + h.Data.Size
 	tb, err := f.readSection("feature table", featOff, uint64(len(list))*16)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	bad := 0
 	d := newDecoder("feature table", int64(featOff), tb, f.BigEndian)
 	f.Features.Raw = map[Feature][]byte{}
 	tableEnd := featOff + uint64(len(list))*16
 	minOff := uint64(math.MaxUint64)
 	for _, feat := range list {
 		s := Section{d.u64(), d.u64()}
+		if feat == FeatureReserved {
+			continue // perf skips its entry without reading it
+		}
 		if s.Size > 0 && s.Offset < minOff {
 			minOff = s.Offset
 		}
 		name := "feature " + feat.String()
 		b, err := f.readSection(name, s.Offset, s.Size)
 		if err != nil {
-			return err
+			// perf warns about a section it cannot read and goes on.
+			if f.Features.Errors == nil {
+				f.Features.Errors = map[Feature]error{}
+			}
+			f.Features.Errors[feat] = err
+			bad++
+			continue
 		}
 		f.Features.Raw[feat] = b
 		f.decodeFeature(feat, newDecoder(name, int64(s.Offset), b, f.BigEndian))
@@ -249,7 +260,7 @@ func (f *File) readFeatures() error {
 			f.Features.slack = len(gap)
 		}
 	}
-	return nil
+	return bad, nil
 }
 
 func allZero(b []byte) bool {
