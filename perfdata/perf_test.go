@@ -42,6 +42,7 @@ func TestPerfFiles(t *testing.T) {
 			if !rc.pipe {
 				t.Run("header", func(t *testing.T) { checkHeader(t, f, path) })
 			}
+			t.Run("tracingdata", func(t *testing.T) { checkTracingData(t, f) })
 			t.Run("reencode", func(t *testing.T) { checkReencode(t, f, path) })
 			t.Run("roundtrip", func(t *testing.T) { checkRoundTrip(t, f, path, dir) })
 		})
@@ -582,12 +583,14 @@ func checkRoundTrip(t *testing.T, f *perfdata.File, path, dir string) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !g.Pipe {
-		a, _ := os.ReadFile(path)
-		b, _ := os.ReadFile(out)
-		if !bytes.Equal(a, b) {
-			t.Errorf("file written back differs from perf's (%d vs %d bytes)", len(b), len(a))
+	a, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(out)
+	if !bytes.Equal(a, b) {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
 		}
+		t.Errorf("file written back differs from perf's (%d vs %d bytes) from offset %#x", len(b), len(a), i)
 	}
 	for _, args := range [][]string{{"script"}, {"script", "-F", "+ip,+sym,+dso,+addr", "--show-task-events", "--show-mmap-events"}, {"report", "--stats"}, {"report", "--stdio", "--sort", "comm,dso,sym"}} {
 		if g.Pipe && args[0] == "report" {
@@ -628,4 +631,56 @@ func cpuList(cpus []int) string {
 		i = j + 1
 	}
 	return strings.Join(l, ",")
+}
+
+// checkTracingData compares the tracing data perf captured with the
+// kernel's tracefs files it came from, and checks that every tracepoint
+// attr has its format.
+func checkTracingData(t *testing.T, f *perfdata.File) {
+	td := f.Features.TracingData
+	tracepoints := 0
+	for _, a := range f.Attrs {
+		if a.Type == perfdata.TypeTracepoint {
+			tracepoints++
+		}
+	}
+	if td == nil {
+		if tracepoints > 0 {
+			t.Fatal("tracepoint events but no tracing data")
+		}
+		return
+	}
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(testutil.TracingDir, "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	testutil.Same(t, "header_page", "tracefs", read("header_page"), "perfdata", string(td.HeaderPage))
+	testutil.Same(t, "header_event", "tracefs", read("header_event"), "perfdata", string(td.HeaderEvent))
+	n := 0
+	for _, ev := range td.Events() {
+		if ev.Name == "" || ev.ID == 0 {
+			t.Errorf("format without name or ID in system %s", ev.System)
+			continue
+		}
+		testutil.Same(t, ev.System+"/"+ev.Name, "tracefs", read(ev.System+"/"+ev.Name+"/format"), "perfdata", string(ev.Text))
+		n++
+	}
+	for _, a := range f.Attrs {
+		if a.Type != perfdata.TypeTracepoint {
+			continue
+		}
+		ev, ok := td.FormatByID(a.Config)
+		if !ok {
+			t.Errorf("no format for %s (id %d)", a.Name, a.Config)
+		} else if ev.System+":"+ev.Name != a.Name {
+			t.Errorf("format for id %d is %s:%s, attr is named %s", a.Config, ev.System, ev.Name, a.Name)
+		}
+	}
+	if td.Version != "0.6" || td.PageSize != uint32(os.Getpagesize()) {
+		t.Errorf("version %q page size %d", td.Version, td.PageSize)
+	}
+	t.Logf("%d formats, %d bytes kallsyms, %d bytes printk formats, %d bytes saved cmdlines", n, len(td.Kallsyms), len(td.PrintkFormats), len(td.SavedCmdlines))
 }
