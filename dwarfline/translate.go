@@ -87,7 +87,10 @@ func (b *Binary) TranslateArg(p *Probe, a ArgSpec, o TranslateOptions) (FetchArg
 		return FetchArg{}, err
 	}
 	if v == nil {
-		return fail(ErrNotFound, fmt.Sprintf("Failed to find '%s' in this function.", a.Var), "")
+		// perf 6.1 says this of an unknown variable too.
+		return fail(ErrNotFound, fmt.Sprintf("Failed to find the location of the '%s' variable at this address.\n"+
+			" Perhaps it has been optimized out.\n"+
+			" Use -V with the --range option to show '%s' location range.", a.Var, a.Var), "no variable "+a.Var+" in scope")
 	}
 	optimized := fmt.Sprintf("Failed to find the location of the '%s' variable at this address.\n"+
 		" Perhaps it has been optimized out.\n"+
@@ -135,7 +138,7 @@ func (b *Binary) TranslateArg(p *Probe, a ArgSpec, o TranslateOptions) (FetchArg
 		}
 		if f.IsIndex {
 			if t.Tag != dwarf.TagStructType && t.Tag != dwarf.TagUnionType {
-				return fail(ErrInvalid, fmt.Sprintf("%s is not a data structure nor an union.", curName), "")
+				return fail(ErrInvalid, fmt.Sprintf("%s is not a data structure nor a union.", curName), "")
 			}
 			return fail(ErrInvalid, fmt.Sprintf("Semantic error: %s is not a pointer nor array.", curName), "")
 		}
@@ -149,13 +152,13 @@ func (b *Binary) TranslateArg(p *Probe, a ArgSpec, o TranslateOptions) (FetchArg
 				return fail(ErrNotFound, fmt.Sprintf("Failed to get the type of %s.", curName), "")
 			}
 			if st.Tag != dwarf.TagStructType && st.Tag != dwarf.TagUnionType {
-				return fail(ErrInvalid, fmt.Sprintf("%s is not a data structure nor an union.", curName), "")
+				return fail(ErrInvalid, fmt.Sprintf("%s is not a data structure nor a union.", curName), "")
 			}
 			pl = place{mem: true, t: pl.load(user)}
 			user = a.User
 		} else {
 			if t.Tag != dwarf.TagStructType && t.Tag != dwarf.TagUnionType {
-				return fail(ErrInvalid, fmt.Sprintf("%s is not a data structure nor an union.", curName), "")
+				return fail(ErrInvalid, fmt.Sprintf("%s is not a data structure nor a union.", curName), "")
 			}
 			if f.Ref && b.name(cur) != "" {
 				return fail(ErrInvalid, fmt.Sprintf("Semantic error: %s must be referred by '.'", f.Name), "")

@@ -145,12 +145,27 @@ func (t *target) fromDebugInfo(sp *Spec, o *Options) ([]*Definition, error) {
 		return t.fromSymbols(sp, o)
 	}
 	if len(pts) == 0 {
-		// perf retries through the symbol table for a function DWARF
-		// does not know (find_alternative_probe_point), then gives up.
-		if !need && sp.Point.File == "" && t.bin != nil && len(t.bin.matchSymbols(sp.Point.Function)) > 0 {
+		p := sp.Point
+		if !need && p.File == "" && t.bin != nil && len(t.bin.matchSymbols(p.Function)) > 0 {
+			// A function the symbol table has and DWARF does not
+			// (assembly, aliases): gperf probes the symbol.
 			return t.fromSymbols(sp, o)
 		}
-		return nil, &Error{Warning: fmt.Sprintf("Probe point '%s' not found.\n", sp.Point.String()), Summary: "Failed to add events.", Errno: errNoent}
+		warn := ""
+		if p.Function != "" && p.File == "" && !isGlob(p.Function) && t.uprobe {
+			// perf retries with the symbol's address
+			// (find_alternative_probe_point), which it takes as a file
+			// offset; where that is not an address DWARF knows, it says
+			// so.
+			if idx := t.bin.matchSymbols(p.Function); len(idx) > 0 {
+				if fo, err := t.bin.fileOffset(t.bin.syms[idx[0]].Addr); err == nil {
+					if _, ok := t.dbg.PointAt(fo); !ok {
+						warn = fmt.Sprintf("Failed to find debug information for address %x\n", fo)
+					}
+				}
+			}
+		}
+		return nil, &Error{Warning: warn + fmt.Sprintf("Probe point '%s' not found.\n", sp.Point.String()), Summary: "Failed to add events.", Errno: errNoent}
 	}
 	if len(pts) > o.maxProbes() {
 		return nil, &Error{Warning: fmt.Sprintf("Too many( > %d) probe point found.\n", o.maxProbes()), Summary: "Failed to add events.", Errno: errRange}
