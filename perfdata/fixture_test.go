@@ -32,6 +32,10 @@ var recordings = []recording{
 	{name: "cpuwide-g", args: []string{"-a", "-g", "-e", "cpu-clock", "-c", "200000"}, workload: []string{"{hot}", "cpu", "10"}},
 	{name: "pipe", pipe: true, args: []string{"-e", "raw_syscalls:sys_enter"}, workload: []string{"true"}},
 	{name: "pipe-g", pipe: true, args: []string{"-e", "cpu-clock", "-c", "100000", "-g"}, workload: []string{"{hot}", "cpu", "10"}},
+	{name: "group", args: []string{"-e", "{cpu-clock,task-clock}", "-c", "100000"}, workload: []string{"{hot}", "cpu", "5"}},
+	{name: "kitchen", args: []string{"-e", "cpu-clock", "-c", "100000", "--call-graph", "dwarf,1024", "-d", "--phys-data",
+		"--data-page-size", "--code-page-size", "--user-regs=ax,bx", "-s", "--switch-events", "--namespaces",
+		"--all-cgroups", "-k", "monotonic", "-T", "--sample-cpu"}, workload: []string{"{hot}", "cpu", "5"}},
 	{name: "uprobe", args: []string{"-e", "{group}:{event}"}, workload: []string{"{ldlm}", "3"}, probe: "{group}:{event}=ldlm_res_hash_dump"},
 }
 

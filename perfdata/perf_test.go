@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gperf-dev/gperf/internal/testutil"
 	"github.com/gperf-dev/gperf/perfdata"
@@ -377,7 +378,8 @@ func checkHeader(t *testing.T, f *perfdata.File, path string) {
 	known := []string{"# data offset", "# data size", "# feat offset", "# hostname", "# os release",
 		"# perf version", "# arch", "# nrcpus", "# cpudesc", "# cpuid", "# total memory",
 		"# cmdline", "# event :", "# sibling", "# CPU ", "# node", "# pmu mappings", "# CPU cache",
-		"#  L", "# time of", "# sample duration", "# missing features"}
+		"#  L", "# time of", "# sample duration", "# memory nodes", "#  ", "# group:", "# clockid",
+		"# reference time", "# directory data version", "# missing features"}
 	for _, l := range strings.Split(r.Stdout, "\n") {
 		for _, k := range known {
 			if strings.HasPrefix(l, k) {
@@ -480,6 +482,22 @@ func headerText(f *perfdata.File) string {
 		}
 		b.WriteString("\n")
 	}
+	if has(perfdata.FeatureGroupDesc) {
+		for _, g := range ft.GroupDesc {
+			if g.NrMembers <= 1 || int(g.Leader)+int(g.NrMembers) > len(f.Attrs) {
+				continue
+			}
+			var names []string
+			for _, a := range f.Attrs[g.Leader : g.Leader+g.NrMembers] {
+				names = append(names, a.Name)
+			}
+			name := g.Name
+			if name == "{anon_group}" { // perf's name for unnamed groups
+				name = ""
+			}
+			fmt.Fprintf(&b, "# group: %s{%s}\n", name, strings.Join(names, ","))
+		}
+	}
 	if has(perfdata.FeatureCache) {
 		b.WriteString("# CPU cache info:\n")
 		for _, c := range ft.Caches {
@@ -491,6 +509,38 @@ func headerText(f *perfdata.File) string {
 		usec := func(ns uint64) string { return fmt.Sprintf("%d.%06d", ns/1e9, ns%1e9/1e3) }
 		fmt.Fprintf(&b, "# time of first sample : %s\n# time of last sample : %s\n", usec(st.First), usec(st.Last))
 		fmt.Fprintf(&b, "# sample duration : %10.3f ms\n", float64(st.Last-st.First)/1e6)
+	}
+	if has(perfdata.FeatureMemTopology) {
+		m := ft.MemTopology
+		fmt.Fprintf(&b, "# memory nodes (nr %d, block size %#x):\n", len(m.Nodes), m.BlockSize)
+		for _, n := range m.Nodes {
+			var set []int
+			for i := uint64(0); i < n.Bits; i++ {
+				if n.Set[i/64]&(1<<(i%64)) != 0 {
+					set = append(set, int(i))
+				}
+			}
+			size, unit := uint64(len(set))*m.BlockSize, 0
+			for size/1024 > 1 && unit < 3 {
+				size /= 1024
+				unit++
+			}
+			fmt.Fprintf(&b, "#  %3d [%d%c]: %s\n", n.Node, size, "BKMG"[unit], cpuList(set))
+		}
+	}
+	if has(perfdata.FeatureClockID) {
+		fmt.Fprintf(&b, "# clockid frequency: %d MHz\n", ft.ClockID*1000)
+	}
+	if has(perfdata.FeatureClockData) {
+		c := ft.ClockData
+		names := map[uint32]string{0: "realtime", 1: "monotonic", 4: "monotonic_raw", 7: "boottime", 11: "tai"}
+		fmt.Fprintf(&b, "# clockid: %s (%d)\n", names[c.ClockID], c.ClockID)
+		tod := time.Unix(int64(c.WallClockNS/1e9), int64(c.WallClockNS%1e9)).Local()
+		fmt.Fprintf(&b, "# reference time: %s.%06d = %d.%06d (TOD) = %d.%09d (%s)\n", tod.Format("2006-01-02 15:04:05"),
+			c.WallClockNS%1e9/1e3, c.WallClockNS/1e9, c.WallClockNS%1e9/1e3, c.ClockNS/1e9, c.ClockNS%1e9, names[c.ClockID])
+	}
+	if has(perfdata.FeatureDirFormat) {
+		fmt.Fprintf(&b, "# directory data version : %d\n", *ft.DirFormat)
 	}
 	b.WriteString("# missing features: ")
 	for ft := perfdata.FeatureTracingData; ft <= perfdata.FeaturePMUCaps; ft++ {
