@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -130,6 +131,7 @@ const (
 
 type pfArg struct {
 	kind  argKind
+	val   uint64 // an atom's value (strtoull of text)
 	text  string // atom, field name, type of a cast, op, delimiter
 	field *pfField
 	// op: left/right; cast: left is the item; ternary: right is the ":" op.
@@ -546,10 +548,10 @@ func (c *compiler) processArgToken(arg *pfArg, typ tokType, s string) (tokType, 
 			atom += " " + s
 			typ, s = c.tok.readItem()
 		}
-		arg.kind, arg.text = argAtom, atom
+		arg.kind, arg.text, arg.val = argAtom, atom, strtoull(atom)
 		return typ, s, nil
 	case tokDquote, tokSquote:
-		arg.kind, arg.text = argAtom, s
+		arg.kind, arg.text, arg.val = argAtom, s, strtoull(s)
 		typ, s = c.tok.readItem()
 		return typ, s, nil
 	case tokDelim:
@@ -1385,6 +1387,7 @@ type convSpec struct {
 	precStar                      bool
 	z                             bool
 	conv                          byte
+	simple                        bool // no flags, width or precision
 }
 
 func parseSpec(s string) convSpec {
@@ -1438,6 +1441,8 @@ width:
 			sp.conv = s[i]
 		}
 	}
+	sp.simple = !sp.minus && !sp.plus && !sp.space && !sp.alt && !sp.zero && sp.width == 0 &&
+		!sp.widthStar && sp.prec < 0 && !sp.precStar && !sp.z
 	return sp
 }
 
@@ -1472,7 +1477,7 @@ func (e *evalCtx) num(a *pfArg, depth int) uint64 {
 	depth++
 	switch a.kind {
 	case argAtom:
-		return strtoull(a.text)
+		return a.val
 	case argField:
 		if a.field == nil {
 			return 0
@@ -1860,6 +1865,25 @@ func appendBitmask(dst []byte, sp *convSpec, lenArg int, data []byte, off, n int
 
 const hexdig = "0123456789abcdef"
 
+// appendHex appends v in lowercase hex without a prefix (strconv's
+// general path is several times slower for base 16).
+func appendHex(dst []byte, v uint64) []byte {
+	n := (bits.Len64(v) + 3) / 4
+	if n == 0 {
+		return append(dst, '0')
+	}
+	l := len(dst)
+	for i := 0; i < n; i++ {
+		dst = append(dst, 0)
+	}
+	b := dst[l:]
+	for i := n - 1; i >= 0; i-- {
+		b[i] = hexdig[v&15]
+		v >>= 4
+	}
+	return dst
+}
+
 // appendStr formats s as printf's %s with the spec's flags, width and
 // precision.
 func appendStr(dst []byte, sp *convSpec, lenArg int, s []byte) []byte {
@@ -1892,6 +1916,31 @@ func appendStr(dst []byte, sp *convSpec, lenArg int, s []byte) []byte {
 // appendInt formats v as C's printf would after print_arg_number's cast:
 // ls -2 char, -1 short, 0 int, 1 long, 2 long long.
 func appendInt(dst []byte, sp *convSpec, v uint64, ls int, lenArg int) []byte {
+	if sp.simple {
+		switch sp.conv {
+		case 'x':
+			switch ls {
+			case 1, 2:
+				return appendHex(dst, v)
+			case 0:
+				return appendHex(dst, uint64(uint32(v)))
+			}
+		case 'u':
+			switch ls {
+			case 1, 2:
+				return strconv.AppendUint(dst, v, 10)
+			case 0:
+				return strconv.AppendUint(dst, uint64(uint32(v)), 10)
+			}
+		case 'd', 'i':
+			switch ls {
+			case 1, 2:
+				return strconv.AppendInt(dst, int64(v), 10)
+			case 0:
+				return strconv.AppendInt(dst, int64(int32(v)), 10)
+			}
+		}
+	}
 	bits := 64
 	switch ls {
 	case -2:

@@ -460,19 +460,162 @@ func (s *session) run() error {
 			return nil
 		}
 	}
-	r := s.f.Records(perfdata.ReaderOptions{TimeOrder: true})
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read %s: %w", s.inputName(), err)
-		}
-		if err := s.process(rec); err != nil {
-			return err
-		}
+	return s.pipeline()
+}
+
+// batch carries decoded records from the reader goroutine to the printer:
+// decoding and time ordering run on one core while formatting runs on
+// another. Records are copies, their slices point into the batch's
+// arenas, and batches are recycled, so memory stays flat.
+type batch struct {
+	recs    []perfdata.Record
+	samples []perfdata.Sample
+	arena   []byte
+	chains  []uint64
+	err     error
+}
+
+const (
+	batchRecords = 2048
+	batchArena   = 1 << 20
+	batchChains  = 1 << 16
+)
+
+func newBatch() *batch {
+	return &batch{
+		recs:    make([]perfdata.Record, 0, batchRecords),
+		samples: make([]perfdata.Sample, 0, batchRecords),
+		arena:   make([]byte, 0, batchArena),
+		chains:  make([]uint64, 0, batchChains),
 	}
+}
+
+func (b *batch) reset() {
+	clear(b.recs)
+	b.recs, b.samples, b.arena, b.chains, b.err = b.recs[:0], b.samples[:0], b.arena[:0], b.chains[:0], nil
+}
+
+// add copies rec into the batch; false when the batch is full.
+func (b *batch) add(rec perfdata.Record) bool {
+	if len(b.recs) == cap(b.recs) {
+		return false
+	}
+	switch r := rec.(type) {
+	case *perfdata.Sample:
+		if len(b.samples) == cap(b.samples) || len(b.arena)+len(r.Raw) > cap(b.arena) && len(b.arena) > 0 ||
+			len(b.chains)+len(r.Callchain) > cap(b.chains) && len(b.chains) > 0 {
+			return false
+		}
+		b.samples = append(b.samples, perfdata.Sample{
+			RecordCommon: r.RecordCommon, IP: r.IP, Pid: r.Pid, Tid: r.Tid, Time: r.Time, Addr: r.Addr,
+			ID: r.ID, StreamID: r.StreamID, CPU: r.CPU, Res: r.Res, Period: r.Period,
+		})
+		c := &b.samples[len(b.samples)-1]
+		if len(b.arena)+len(r.Raw) <= cap(b.arena) {
+			n := len(b.arena)
+			b.arena = append(b.arena, r.Raw...)
+			c.Raw = b.arena[n:len(b.arena):len(b.arena)]
+		} else {
+			c.Raw = append([]byte(nil), r.Raw...)
+		}
+		if len(r.Callchain) > 0 {
+			if len(b.chains)+len(r.Callchain) <= cap(b.chains) {
+				n := len(b.chains)
+				b.chains = append(b.chains, r.Callchain...)
+				c.Callchain = b.chains[n:len(b.chains):len(b.chains)]
+			} else {
+				c.Callchain = append([]uint64(nil), r.Callchain...)
+			}
+		}
+		b.recs = append(b.recs, c)
+	case *perfdata.Comm:
+		c := *r
+		b.recs = append(b.recs, &c)
+	case *perfdata.Fork:
+		c := *r
+		b.recs = append(b.recs, &c)
+	case *perfdata.Exit:
+		c := *r
+		b.recs = append(b.recs, &c)
+	case *perfdata.Mmap:
+		c := *r
+		b.recs = append(b.recs, &c)
+	case *perfdata.Mmap2:
+		c := *r
+		c.BuildID = append([]byte(nil), r.BuildID...)
+		b.recs = append(b.recs, &c)
+	}
+	return true
+}
+
+func (s *session) pipeline() error {
+	full := make(chan *batch, 2)
+	free := make(chan *batch, 4)
+	done := make(chan struct{})
+	for i := 0; i < 3; i++ {
+		free <- newBatch()
+	}
+	go func() {
+		defer close(full)
+		r := s.f.Records(perfdata.ReaderOptions{TimeOrder: true})
+		var b *batch
+		get := func() bool {
+			select {
+			case b = <-free:
+				b.reset()
+				return true
+			case <-done:
+				return false
+			}
+		}
+		if !get() {
+			return
+		}
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				if err != io.EOF {
+					b.err = err
+				}
+				select {
+				case full <- b:
+				case <-done:
+				}
+				return
+			}
+			if b.add(rec) {
+				continue
+			}
+			select {
+			case full <- b:
+			case <-done:
+				return
+			}
+			if !get() {
+				return
+			}
+			if !b.add(rec) {
+				b.err = fmt.Errorf("record at offset %d does not fit a batch", rec.Common().Offset)
+			}
+		}
+	}()
+	defer func() {
+		close(done)
+		for range full {
+		}
+	}()
+	for b := range full {
+		for _, rec := range b.recs {
+			if err := s.process(rec); err != nil {
+				return err
+			}
+		}
+		if b.err != nil {
+			return fmt.Errorf("read %s: %w", s.inputName(), b.err)
+		}
+		free <- b
+	}
+	return nil
 }
 
 func (s *session) inputName() string {
@@ -840,7 +983,7 @@ func appendPadUint(b []byte, v uint64, w int) []byte {
 
 func appendPadHex(b []byte, v uint64, w int) []byte {
 	var tmp [24]byte
-	x := strconv.AppendUint(tmp[:0], v, 16)
+	x := appendHex(tmp[:0], v)
 	for i := len(x); i < w; i++ {
 		b = append(b, ' ')
 	}
