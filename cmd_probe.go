@@ -96,9 +96,12 @@ func runProbe(c *cli.Context, o probe.Options) error {
 		vs := c.StringSlice("vars")
 		return probe.ShowVars(o.Stdout, bin, vs[len(vs)-1], lo)
 	case c.IsSet("funcs"):
-		if f := nonEmpty(c.StringSlice("funcs")); len(f) > 0 {
-			lo.Filter = strings.Join(append(f, nonEmpty(c.StringSlice("filter"))...), "|")
+		// perf ORs -F's filter (or its default) with --filter's.
+		f := nonEmpty(c.StringSlice("funcs"))
+		if len(f) == 0 {
+			f = []string{probe.DefaultFuncFilter}
 		}
+		lo.Filter = strings.Join(append(f, nonEmpty(c.StringSlice("filter"))...), "|")
 		return probe.ShowFuncs(o.Stdout, bin, lo)
 	case c.IsSet("definition"):
 		req.Specs = append(c.StringSlice("definition"), req.Specs...)
