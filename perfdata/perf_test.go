@@ -6,16 +6,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gperf-dev/gperf/internal/testutil"
 	"github.com/gperf-dev/gperf/perfdata"
+	"golang.org/x/sys/unix"
 )
 
 // TestPerfFiles records files with the oracle perf and checks what this
@@ -733,4 +736,60 @@ func checkTracingData(t *testing.T, f *perfdata.File) {
 		t.Errorf("version %q page size %d", td.Version, td.PageSize)
 	}
 	t.Logf("%d formats, %d bytes kallsyms, %d bytes printk formats, %d bytes saved cmdlines", n, len(td.Kallsyms), len(td.PrintkFormats), len(td.SavedCmdlines))
+}
+
+// TestPerfKilled reads the file a perf record killed with SIGKILL leaves:
+// data.size 0, feature bits set, no feature sections.
+func TestPerfKilled(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs)
+	hot := testutil.BuildC(t, testutil.FramePointer, "hot.c")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "killed.data")
+	cmd := exec.Command(testutil.PerfPath(), "record", "-e", "cpu-clock", "-c", "100000", "-o", path, "--", hot, "cpu", "100000")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // exec's type; the kill goes through x/sys/unix
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until perf has written some samples (it writes as its
+	// buffers fill), then kill perf and its workload.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, err := os.Stat(path); err == nil && st.Size() > 64<<10 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+	cmd.Wait()
+	f, err := perfdata.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if !f.Interrupted {
+		t.Fatalf("Interrupted = false for a killed perf record (data size %d, features %v)", f.Header.Data.Size, f.Header.Features.List())
+	}
+	n, samples := 0, 0
+	r := f.Records(perfdata.ReaderOptions{TimeOrder: true})
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if !errors.Is(err, perfdata.ErrTruncated) {
+				t.Fatalf("after %d records: %v", n, err)
+			}
+			t.Logf("ends with: %v", err)
+			break
+		}
+		n++
+		if rec.Type() == perfdata.RecordSample {
+			samples++
+		}
+	}
+	if samples == 0 {
+		t.Fatalf("no samples in %d records", n)
+	}
+	t.Logf("%d records, %d samples", n, samples)
 }

@@ -355,3 +355,57 @@ func TestTruncatedData(t *testing.T) {
 	}
 	t.Logf("%d records, then %v", n, err)
 }
+
+// TestUnknownKept writes records of types this package does not know and
+// an unknown feature bit, and checks they come back byte for byte.
+func TestUnknownKept(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unknown.data")
+	attrs := synthAttrs()
+	feat := synthFeatures(attrs)
+	feat.Raw = map[perfdata.Feature][]byte{40: []byte("future feature section")}
+	w, err := perfdata.Create(path, attrs, feat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]byte
+	for _, r := range []perfdata.Record{
+		&perfdata.Unknown{Header: perfdata.RecordHeader{Type: 30, Misc: 3}, Data: []byte("kernel future record....")},
+		&perfdata.Unknown{Header: perfdata.RecordHeader{Type: 99}, Data: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+		&perfdata.FinishedRound{},
+	} {
+		b, err := perfdata.EncodeRecord(nil, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b)
+		if err := w.WriteRaw(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := perfdata.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.Features.Raw[40]; string(got) != "future feature section" {
+		t.Errorf("feature bit 40: %q", got)
+	}
+	i := 0
+	readAll(t, f, perfdata.ReaderOptions{TimeOrder: true}, func(rec perfdata.Record) {
+		b, err := perfdata.EncodeRecord(nil, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) || !bytes.Equal(b, want[i]) {
+			t.Errorf("record %d: %x", i, b)
+		}
+		i++
+	})
+	if i != len(want) {
+		t.Errorf("read %d records, wrote %d", i, len(want))
+	}
+}
