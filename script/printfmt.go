@@ -151,6 +151,9 @@ type flagSym struct {
 // errParse marks a print fmt libtraceevent cannot parse.
 var errParse = errors.New("print fmt does not parse")
 
+// maxWidth bounds a field width taken from the record ("%*d").
+const maxWidth = 1 << 14
+
 // maxPrintFmtDepth bounds recursion on untrusted formats.
 const maxPrintFmtDepth = 200
 
@@ -1415,7 +1418,7 @@ width:
 		i++
 	}
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		if sp.width < 1<<20 {
+		if sp.width < maxWidth {
 			sp.width = sp.width*10 + int(s[i]-'0')
 		}
 	}
@@ -1427,7 +1430,7 @@ width:
 			i++
 		}
 		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			if sp.prec < 1<<20 {
+			if sp.prec < maxWidth {
 				sp.prec = sp.prec*10 + int(s[i]-'0')
 			}
 		}
@@ -1642,6 +1645,12 @@ func (p *PrintFmt) Append(dst []byte, data []byte) []byte {
 		lenArg := -1
 		if pt.lenArg != nil {
 			lenArg = int(int32(e.num(pt.lenArg, 0)))
+			// Bound untrusted widths (C would print them all).
+			if lenArg > maxWidth {
+				lenArg = maxWidth
+			} else if lenArg < -maxWidth {
+				lenArg = -maxWidth
+			}
 		}
 		switch pt.kind {
 		case partString:
