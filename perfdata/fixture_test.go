@@ -33,6 +33,7 @@ var recordings = []recording{
 	{name: "pipe", pipe: true, args: []string{"-e", "raw_syscalls:sys_enter"}, workload: []string{"true"}},
 	{name: "pipe-g", pipe: true, args: []string{"-e", "cpu-clock", "-c", "100000", "-g"}, workload: []string{"{hot}", "cpu", "10"}},
 	{name: "group", args: []string{"-e", "{cpu-clock,task-clock}", "-c", "100000"}, workload: []string{"{hot}", "cpu", "5"}},
+	{name: "groupread", args: []string{"-e", "{cpu-clock,task-clock}:S", "-c", "100000"}, workload: []string{"{hot}", "cpu", "5"}},
 	{name: "kitchen", args: []string{"-e", "cpu-clock", "-c", "100000", "--call-graph", "dwarf,1024", "-d", "--phys-data",
 		"--data-page-size", "--code-page-size", "--user-regs=ax,bx", "-s", "--switch-events", "--namespaces",
 		"--all-cgroups", "-k", "monotonic", "-T", "--sample-cpu"}, workload: []string{"{hot}", "cpu", "5"}},

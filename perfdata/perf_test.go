@@ -128,6 +128,8 @@ func checkStats(t *testing.T, f *perfdata.File, path string) {
 // checked here.
 var (
 	dumpEvent = regexp.MustCompile(`^(0x[0-9a-f]+|0)@\S+ \[(0x[0-9a-f]+)\]: event: (\d+)$`)
+	// Sample details: callchain and read values.
+	dumpDetail = regexp.MustCompile(`^(\.\.\. FP chain: |\.\.\.\.\. [ 0-9]{2}: |\.\.\. sample_read:|\.\.\.\.\.\. time |\.\.\.\. group nr |\.\.\.\.\. id )`)
 	dumpLine  = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT|CPU_MAP|THREAD_MAP|LOST|LOST_SAMPLES)[(: ].*$`)
 )
 
@@ -142,7 +144,7 @@ func checkOrder(t *testing.T, f *perfdata.File, path string) {
 	for _, l := range strings.Split(r.Stdout, "\n") {
 		if m := dumpEvent.FindStringSubmatch(l); m != nil {
 			fmt.Fprintf(&wantOrder, "%s %s %s\n", m[1], m[2], m[3])
-		} else if dumpLine.MatchString(l) {
+		} else if dumpLine.MatchString(l) || dumpDetail.MatchString(l) {
 			wantLines.WriteString(l + "\n")
 		}
 	}
@@ -213,6 +215,32 @@ func summary(f *perfdata.File, rec perfdata.Record, combined perfdata.SampleForm
 	switch r := rec.(type) {
 	case *perfdata.Sample:
 		fmt.Fprintf(&b, "(IP, %#x): %d/%d: %s period: %d addr: %s", r.Misc, int32(r.Pid), int32(r.Tid), hex0(r.IP), r.Period, hex0(r.Addr))
+		st := r.Attr.SampleType
+		if st&perfdata.SampleCallchain != 0 {
+			fmt.Fprintf(&b, "\n... FP chain: nr:%d", len(r.Callchain))
+			for i, ip := range r.Callchain {
+				fmt.Fprintf(&b, "\n..... %2d: %016x", i, ip)
+			}
+		}
+		if st&perfdata.SampleRead != 0 {
+			rf := r.Attr.ReadFormat
+			b.WriteString("\n... sample_read:")
+			if rf&perfdata.FormatTotalTimeEnabled != 0 {
+				fmt.Fprintf(&b, "\n...... time enabled %016x", r.Read.TimeEnabled)
+			}
+			if rf&perfdata.FormatTotalTimeRunning != 0 {
+				fmt.Fprintf(&b, "\n...... time running %016x", r.Read.TimeRunning)
+			}
+			if rf&perfdata.FormatGroup != 0 {
+				fmt.Fprintf(&b, "\n.... group nr %d", len(r.Read.Values))
+			}
+			for _, v := range r.Read.Values {
+				fmt.Fprintf(&b, "\n..... id %016x, value %016x", v.ID, v.Value)
+				if rf&perfdata.FormatLost != 0 {
+					fmt.Fprintf(&b, ", lost %d", v.Lost)
+				}
+			}
+		}
 	case *perfdata.Mmap:
 		rx := 'x'
 		if r.Misc&perfdata.MiscMmapData != 0 {
@@ -392,6 +420,15 @@ func checkHeader(t *testing.T, f *perfdata.File, path string) {
 		}
 	}
 	testutil.Same(t, "header", "perf report --header-only -I", want.String(), "perfdata", got)
+	r = testutil.RunPerf(t, "", "buildid-list", "-i", path)
+	if r.Code != 0 {
+		t.Fatalf("perf buildid-list: exit %d: %s", r.Code, r.Stderr)
+	}
+	var ids strings.Builder
+	for _, b := range f.Features.BuildIDs {
+		fmt.Fprintf(&ids, "%x %s\n", b.BuildID, b.Filename)
+	}
+	testutil.Same(t, "build ids", "perf buildid-list", r.Stdout, "perfdata", ids.String())
 }
 
 func headerText(f *perfdata.File) string {
