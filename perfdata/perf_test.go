@@ -130,7 +130,7 @@ var (
 	dumpEvent = regexp.MustCompile(`^(0x[0-9a-f]+|0)@\S+ \[(0x[0-9a-f]+)\]: event: (\d+)$`)
 	// Sample details: callchain and read values.
 	dumpDetail = regexp.MustCompile(`^(\.\.\. FP chain: |\.\.\.\.\. [ 0-9]{2}: |\.\.\. sample_read:|\.\.\.\.\.\. time |\.\.\.\. group nr |\.\.\.\.\. id )`)
-	dumpLine  = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT|CPU_MAP|THREAD_MAP|LOST|LOST_SAMPLES)[(: ].*$`)
+	dumpLine   = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT|CPU_MAP|THREAD_MAP|LOST|LOST_SAMPLES)[(: ].*$`)
 )
 
 // checkOrder compares the order in which perf report -D delivers records
