@@ -129,7 +129,7 @@ func checkStats(t *testing.T, f *perfdata.File, path string) {
 var (
 	dumpEvent = regexp.MustCompile(`^(0x[0-9a-f]+|0)@\S+ \[(0x[0-9a-f]+)\]: event: (\d+)$`)
 	// Sample details: callchain and read values.
-	dumpDetail = regexp.MustCompile(`^(\.\.\. FP chain: |\.\.\.\.\. [ 0-9]{2}: |\.\.\. sample_read:|\.\.\.\.\.\. time |\.\.\.\. group nr |\.\.\.\.\. id )`)
+	dumpDetail = regexp.MustCompile(`^(\.\.\. FP chain: |\.\.\.\.\. [ 0-9]{2}: |\.\.\. sample_read:|\.\.\.\.\.\. time |\.\.\.\. group nr |\.\.\.\.\. id |\.\.\. user regs: |\.\.\.\. [A-Z0-9]+ +0x| \. data_src: | \.\. phys_addr: | \.\. (data|code) page size: )`)
 	dumpLine   = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT|CPU_MAP|THREAD_MAP|LOST|LOST_SAMPLES)[(: ].*$`)
 )
 
@@ -221,6 +221,29 @@ func summary(f *perfdata.File, rec perfdata.Record, combined perfdata.SampleForm
 			for i, ip := range r.Callchain {
 				fmt.Fprintf(&b, "\n..... %2d: %016x", i, ip)
 			}
+		}
+		if st&perfdata.SampleRegsUser != 0 {
+			abi := map[uint64]string{0: "none", 1: "32-bit", 2: "64-bit"}[r.RegsUserABI]
+			fmt.Fprintf(&b, "\n... user regs: mask %#x ABI %s", r.Attr.SampleRegsUser, abi)
+			i := 0
+			for bit := 0; bit < 64 && i < len(r.RegsUser); bit++ {
+				if r.Attr.SampleRegsUser&(1<<bit) != 0 {
+					fmt.Fprintf(&b, "\n.... %-5s 0x%016x", x86Regs[bit], r.RegsUser[i])
+					i++
+				}
+			}
+		}
+		if st&perfdata.SampleDataSrc != 0 {
+			fmt.Fprintf(&b, "\n . data_src: %#x", r.DataSrc)
+		}
+		if st&perfdata.SamplePhysAddr != 0 {
+			fmt.Fprintf(&b, "\n .. phys_addr: %#x", r.PhysAddr)
+		}
+		if st&perfdata.SampleDataPageSize != 0 {
+			fmt.Fprintf(&b, "\n .. data page size: %s", pageSize(r.DataPageSize))
+		}
+		if st&perfdata.SampleCodePageSize != 0 {
+			fmt.Fprintf(&b, "\n .. code page size: %s", pageSize(r.CodePageSize))
 		}
 		if st&perfdata.SampleRead != 0 {
 			rf := r.Attr.ReadFormat
@@ -829,4 +852,22 @@ func TestPerfKilled(t *testing.T) {
 		t.Fatalf("no samples in %d records", n)
 	}
 	t.Logf("%d records, %d samples", n, samples)
+}
+
+// x86Regs names the bits of sample_regs_user on x86_64
+// (arch/x86/include/uapi/asm/perf_regs.h).
+var x86Regs = []string{"AX", "BX", "CX", "DX", "SI", "DI", "BP", "SP", "IP", "FLAGS", "CS", "SS",
+	"DS", "ES", "FS", "GS", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
+
+// pageSize formats a page size as perf's get_page_size_name.
+func pageSize(n uint64) string {
+	if n == 0 {
+		return "N/A"
+	}
+	unit := 0
+	for n/1024 > 1 && unit < 3 {
+		n /= 1024
+		unit++
+	}
+	return fmt.Sprintf("%d%c", n, "BKMG"[unit])
 }
