@@ -1,12 +1,17 @@
 package dwarfline
 
 import (
+	"bytes"
 	"debug/dwarf"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // A skimmer reads the top level of compilation units without building
@@ -36,12 +41,18 @@ type skimmer struct {
 	lineStr []byte
 	order   binary.ByteOrder
 
+	// infoOff is the file offset of .debug_info when info is a slice of
+	// the mapping: the pages of a unit are released after its scan, so a
+	// full scan of a vmlinux keeps a bounded resident set.
+	infoOff int
+	mapped  bool
+
 	mu     sync.Mutex
-	tables map[uint64]map[uint64]*abbrev
+	tables map[uint64]abbrevTable
 }
 
 func (b *Binary) newSkimmer() *skimmer {
-	s := &skimmer{b: b, order: b.order, tables: map[uint64]map[uint64]*abbrev{}}
+	s := &skimmer{b: b, order: b.order, tables: map[uint64]abbrevTable{}}
 	get := func(n string) []byte {
 		if b.relSects != nil {
 			return b.relSects[n]
@@ -50,10 +61,30 @@ func (b *Binary) newSkimmer() *skimmer {
 		return d
 	}
 	s.info, s.abbrevs, s.str, s.lineStr = get(".debug_info"), get(".debug_abbrev"), get(".debug_str"), get(".debug_line_str")
+	if sec := b.elf.Section(".debug_info"); sec != nil && b.relSects == nil && b.mm != nil && len(s.info) > 0 &&
+		sec.Offset+uint64(len(s.info)) <= uint64(len(b.mm)) && &b.mm[sec.Offset] == &s.info[0] {
+		s.infoOff, s.mapped = int(sec.Offset), true
+	}
 	return s
 }
 
-func (s *skimmer) table(off uint64) (map[uint64]*abbrev, error) {
+// abbrevTable maps abbreviation codes (dense from 1 in practice) to
+// abbreviations.
+type abbrevTable struct {
+	dense  []*abbrev
+	sparse map[uint64]*abbrev
+}
+
+func (t abbrevTable) get(code uint64) (*abbrev, bool) {
+	if code < uint64(len(t.dense)) {
+		a := t.dense[code]
+		return a, a != nil
+	}
+	a, ok := t.sparse[code]
+	return a, ok
+}
+
+func (s *skimmer) table(off uint64) (abbrevTable, error) {
 	s.mu.Lock()
 	t, ok := s.tables[off]
 	s.mu.Unlock()
@@ -61,10 +92,9 @@ func (s *skimmer) table(off uint64) (map[uint64]*abbrev, error) {
 		return t, nil
 	}
 	if off >= uint64(len(s.abbrevs)) {
-		return nil, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
+		return t, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
 	}
 	c := cursor{d: s.abbrevs, i: int(off)}
-	t = map[uint64]*abbrev{}
 	for {
 		code := c.uleb()
 		if code == 0 || c.bad {
@@ -81,12 +111,26 @@ func (s *skimmer) table(off uint64) (map[uint64]*abbrev, error) {
 			}
 			a.attrs = append(a.attrs, abbrevAttr{at, fm})
 		}
-		t[code] = a
+		if code < 1<<16 {
+			for uint64(len(t.dense)) <= code {
+				t.dense = append(t.dense, nil)
+			}
+			t.dense[code] = a
+		} else {
+			if t.sparse == nil {
+				t.sparse = map[uint64]*abbrev{}
+			}
+			t.sparse[code] = a
+		}
 	}
 	if c.bad {
-		return nil, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
+		return t, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
 	}
 	s.mu.Lock()
+	if len(s.tables) > 64 {
+		// Units usually have tables of their own: keep few.
+		clear(s.tables)
+	}
 	s.tables[off] = t
 	s.mu.Unlock()
 	return t, nil
@@ -168,15 +212,14 @@ func (c *cursor) uint(order binary.ByteOrder, n int) uint64 {
 	return 0
 }
 
-func cstring(d []byte, off uint64) string {
+func cstring(d []byte, off uint64) []byte {
 	if off >= uint64(len(d)) {
-		return ""
+		return nil
 	}
-	e := off
-	for e < uint64(len(d)) && d[e] != 0 {
-		e++
+	if i := bytes.IndexByte(d[off:], 0); i >= 0 {
+		return d[off : off+uint64(i)]
 	}
-	return string(d[off:e])
+	return d[off:]
 }
 
 // unitHeader is what the skimmer needs of a unit header.
@@ -230,18 +273,18 @@ type skimmed struct {
 	code     uint64
 	tag      uint64
 	children bool
-	name     string
+	name     []byte
 	hasName  bool
 	sibling  int
 	origin   int
 	refAddr  bool // origin/specification in another unit
-	lname    string
+	lname    []byte
 	// unknownName: the name is in a form the skimmer does not resolve
 	// (strx), so the unit must be decoded to know.
 	unknownName bool
 }
 
-func (d *skimmed) setName(attr uint64, n string) {
+func (d *skimmed) setName(attr uint64, n []byte) {
 	if attr == 0x03 {
 		d.name, d.hasName = n, true
 	} else {
@@ -249,18 +292,19 @@ func (d *skimmed) setName(attr uint64, n string) {
 	}
 }
 
-func (s *skimmer) die(c *cursor, h *unitHeader, tab map[uint64]*abbrev, wantName bool) (skimmed, error) {
+func (s *skimmer) die(c *cursor, h *unitHeader, tab abbrevTable, wantName bool) (skimmed, error) {
 	var d skimmed
 	d.sibling, d.origin = -1, -1
 	d.code = c.uleb()
 	if d.code == 0 || c.bad {
 		return d, nil
 	}
-	a, ok := tab[d.code]
+	a, ok := tab.get(d.code)
 	if !ok {
 		return d, fmt.Errorf("abbreviation %d at %#x: %w", d.code, c.i, errSkim)
 	}
 	d.tag, d.children = a.tag, a.children
+	wantName = wantName && (a.tag == 0x2e || a.tag == 0x1d)
 	for _, at := range a.attrs {
 		form := at.form
 	again:
@@ -343,7 +387,7 @@ func (s *skimmer) die(c *cursor, h *unitHeader, tab map[uint64]*abbrev, wantName
 		case 0x0e, 0x1f, 0x17, 0x1d, 0x1f20, 0x1f21: // strp, line_strp, sec_offset, strp_sup, GNU_ref_alt, GNU_strp_alt
 			off := c.uint(s.order, h.offSize)
 			if (at.attr == 0x03 || at.attr == 0x6e || at.attr == 0x2007) && wantName {
-				var n string
+				var n []byte
 				switch form {
 				case 0x0e:
 					n = cstring(s.str, off)
@@ -364,7 +408,7 @@ func (s *skimmer) die(c *cursor, h *unitHeader, tab map[uint64]*abbrev, wantName
 				break
 			}
 			if (at.attr == 0x03 || at.attr == 0x6e || at.attr == 0x2007) && wantName {
-				d.setName(at.attr, string(c.d[st:c.i]))
+				d.setName(at.attr, c.d[st:c.i])
 			}
 			c.i++
 		case 0x0a: // block1
@@ -400,14 +444,14 @@ func (s *skimmer) die(c *cursor, h *unitHeader, tab map[uint64]*abbrev, wantName
 func isRefAttr(a uint64) bool { return a == 0x31 || a == 0x47 }
 
 // nameAt reads the name of the DIE at off (following one reference).
-func (s *skimmer) nameAt(h *unitHeader, tab map[uint64]*abbrev, off int, depth int) (string, bool) {
+func (s *skimmer) nameAt(h *unitHeader, tab abbrevTable, off int, depth int) ([]byte, bool) {
 	if off < h.dies || off >= h.end || depth > 4 {
-		return "", false
+		return nil, false
 	}
 	c := cursor{d: s.info[:h.end], i: off}
 	d, err := s.die(&c, h, tab, true)
 	if err != nil || d.code == 0 {
-		return "", false
+		return nil, false
 	}
 	if d.hasName {
 		return d.name, true
@@ -415,12 +459,19 @@ func (s *skimmer) nameAt(h *unitHeader, tab map[uint64]*abbrev, off int, depth i
 	if d.origin >= 0 {
 		return s.nameAt(h, tab, d.origin, depth+1)
 	}
-	return "", false
+	return nil, false
 }
 
 // unitDefines reports whether a top-level subprogram of the unit at off
 // may match the glob (a conservative answer: true when unsure).
 func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
+	exact := !isGlob(glob) && !strings.Contains(glob, "\\")
+	match := func(n []byte) bool {
+		if exact {
+			return string(n) == glob
+		}
+		return globMatch(string(n), glob)
+	}
 	h, err := s.header(off)
 	if err != nil {
 		return true, err
@@ -451,16 +502,16 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 			switch {
 			case d.unknownName:
 				return true, nil
-			case d.lname != "" && globMatch(d.lname, glob):
+			case len(d.lname) > 0 && match(d.lname):
 				return true, nil
 			case d.hasName:
-				if globMatch(d.name, glob) {
+				if match(d.name) {
 					return true, nil
 				}
 			case d.refAddr:
 				return true, nil
 			case d.origin >= 0:
-				if n, ok := s.nameAt(&h, tab, d.origin, 0); !ok || globMatch(n, glob) {
+				if n, ok := s.nameAt(&h, tab, d.origin, 0); !ok || match(n) {
 					return true, nil
 				}
 			}
@@ -474,6 +525,24 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// release drops the resident pages of the unit at off (they are clean
+// file pages: touching them again reads them back).
+func (s *skimmer) release(off int) {
+	if !s.mapped {
+		return
+	}
+	h, err := s.header(off)
+	if err != nil {
+		return
+	}
+	ps := os.Getpagesize()
+	start := (s.infoOff + h.start + ps - 1) / ps * ps
+	end := (s.infoOff + h.end) / ps * ps
+	if end > start {
+		unix.Madvise(s.b.mm[start:end], unix.MADV_DONTNEED)
+	}
 }
 
 // candidateUnits returns the units that may define a function matching
@@ -523,6 +592,7 @@ func (b *Binary) candidateUnits(glob string) ([]*unit, error) {
 				}
 				ok, _ := s.unitDefines(off, glob)
 				hit[i] = ok
+				s.release(off)
 			}
 		}()
 	}
