@@ -200,11 +200,20 @@ func foldedStack(comm string, leafFirst []string) string {
 // samples.
 func perfFolded(t *testing.T, data string) (folded map[string]uint64, samples uint64) {
 	t.Helper()
+	return perfFoldedEvent(t, data, "")
+}
+
+// perfFoldedEvent is perfFolded for one event ("" for all).
+func perfFoldedEvent(t *testing.T, data, event string) (folded map[string]uint64, samples uint64) {
+	t.Helper()
 	folded = map[string]uint64{}
 	for _, b := range perfBlocks(t, perfScript(t, data, "-F", "comm,tid,event,ip,sym,dso")) {
 		m := headerRe.FindStringSubmatch(b.header)
 		if m == nil {
 			t.Fatalf("perf script line not understood: %q", b.header)
+		}
+		if event != "" && m[3] != event {
+			continue
 		}
 		folded[foldedStack(m[1], b.frames)]++
 		samples++

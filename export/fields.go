@@ -70,7 +70,7 @@ func decodeFields(f *tracefs.Format, raw []byte, order binary.ByteOrder, dst []F
 	for i := range f.Fields {
 		fd := &f.Fields[i]
 		v := FieldValue{Name: fd.Name, Signed: fd.Signed}
-		if fd.Offset < 0 || fd.Size < 0 || fd.Offset+fd.Size > len(raw) {
+		if fd.Offset < 0 || fd.Size < 0 || fd.Offset > len(raw) || fd.Size > len(raw)-fd.Offset {
 			continue
 		}
 		b := raw[fd.Offset : fd.Offset+fd.Size]
