@@ -33,6 +33,7 @@ func scriptCommand() *cli.Command {
 			&cli.BoolFlag{Name: "reltime", Usage: "show time stamps relative to start"},
 			&cli.BoolFlag{Name: "deltatime", Usage: "show time stamps relative to previous event"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "be more verbose"},
+			&cli.BoolFlag{Name: "no-inline", Usage: "do not show inlined frames (gperf shows none: accepted for perf compatibility)"},
 		}, exportFlags()...),
 		Action: func(c *cli.Context) error {
 			if handled, err := runExport(c); handled {

@@ -376,8 +376,8 @@ func (s *Symbolizer) loadKernel() {
 
 // parseKallsyms reads kallsyms text as perf's dso__load_kallsyms: text,
 // weak, data and bss symbols of the kernel proper (module symbols are
-// left out), duplicates resolved by choose_best_symbol, ends at the next
-// symbol.
+// left out), ends at the next symbol, then duplicates resolved by
+// choose_best_symbol.
 func parseKallsyms(data []byte) []sym {
 	var syms []sym
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -412,9 +412,10 @@ func parseKallsyms(data []byte) []sym {
 		syms = append(syms, sym{start: addr, end: addr, name: string(name), bind: bind})
 	}
 	sort.SliceStable(syms, func(i, j int) bool { return syms[i].start < syms[j].start })
-	syms = fixupDuplicate(syms)
+	// __dso__load_kallsyms fixes ends first, so of symbols sharing an
+	// address the last one listed gets the length and wins.
 	fixupEnd(syms)
-	return syms
+	return fixupDuplicate(syms)
 }
 
 // fixupEnd is symbols__fixup_end: a zero-sized symbol ends where the next
