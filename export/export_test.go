@@ -58,6 +58,36 @@ var recorders = []recorder{
 		}
 		return r.Stdout, wall
 	}},
+	{"perf-pipe", func(t *testing.T, dir, data string, spec recordSpec) (string, time.Duration) {
+		// perf record -o - writes pipe mode to its stdout; the
+		// workload's output goes to a file.
+		args := []string{"record"}
+		if spec.callGraph {
+			args = append(args, "-g")
+		}
+		if spec.allCPUs {
+			args = append(args, "-a")
+		}
+		for _, e := range spec.events {
+			args = append(args, "-e", e)
+		}
+		out := filepath.Join(dir, "workload.out")
+		args = append(append(args, "-o", "-", "--", "/bin/sh", "-c", `exec "$0" "$@" >"`+out+`"`), spec.cmd...)
+		start := time.Now()
+		r := testutil.RunPerf(t, dir, args...)
+		wall := time.Since(start)
+		if r.Code != 0 {
+			t.Fatalf("perf %s: exit %d\n%s", strings.Join(args, " "), r.Code, r.Stderr)
+		}
+		if err := os.WriteFile(data, []byte(r.Stdout), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), wall
+	}},
 	{"gperf", func(t *testing.T, dir, data string, spec recordSpec) (string, time.Duration) {
 		testutil.Requires(t, testutil.Root)
 		out := filepath.Join(dir, "workload.out")
@@ -113,7 +143,8 @@ func TestCPU(t *testing.T) {
 			data, bin, _, _ := recordHot(t, rec, recordSpec{events: []string{"cpu-clock"}, callGraph: true}, "cpu")
 			t.Run("folded", func(t *testing.T) { checkFolded(t, data) })
 			t.Run("pprof", func(t *testing.T) { checkPprofCPU(t, data, bin) })
-			t.Run("json", func(t *testing.T) { checkJSONCallchains(t, data) })
+			t.Run("json", func(t *testing.T) { checkJSONCallchains(t, data, bin) })
+			t.Run("json-task-events", func(t *testing.T) { checkJSONTaskEvents(t, data, bin) })
 		})
 	}
 }

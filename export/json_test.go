@@ -159,7 +159,7 @@ func deref(p *int64) int64 {
 
 // checkJSONCallchains checks the JSON callchains of a cpu-clock
 // recording against perf script's, sample by sample.
-func checkJSONCallchains(t *testing.T, data string) {
+func checkJSONCallchains(t *testing.T, data, bin string) {
 	got := readJSON(t, export.Options{Input: data})
 	blocks := perfBlocks(t, perfScript(t, data, "--ns", "-F", "comm,tid,time,period,event,ip,sym,dso"))
 	if len(got) != len(blocks) {
@@ -189,5 +189,36 @@ func checkJSONCallchains(t *testing.T, data string) {
 		if head != wantHead || strings.Join(names, ";") != strings.Join(b.frames, ";") {
 			t.Fatalf("sample %d:\n perf script: %s %v\n gperf json:  %s %v", i, wantHead, b.frames, head, names)
 		}
+	}
+}
+
+// checkJSONTaskEvents: with task and mmap events, the workload's exec and
+// the mapping of its binary are there, in the same stream as samples.
+func checkJSONTaskEvents(t *testing.T, data, bin string) {
+	var buf bytes.Buffer
+	if err := export.WriteJSON(&buf, export.Options{Input: data, TaskEvents: true, MmapEvents: true}); err != nil {
+		t.Fatal(err)
+	}
+	var exec, mmap, samples int
+	for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("JSON line does not parse: %v\n%s", err, l)
+		}
+		switch m["type"] {
+		case "comm":
+			if m["exec"] == true && m["comm"] == filepath.Base(bin)[:min(15, len(filepath.Base(bin)))] {
+				exec++
+			}
+		case "mmap":
+			if m["file"] == bin {
+				mmap++
+			}
+		case "sample":
+			samples++
+		}
+	}
+	if exec != 1 || mmap == 0 || samples == 0 {
+		t.Errorf("%d exec of %s, %d mappings of it, %d samples", exec, bin, mmap, samples)
 	}
 }

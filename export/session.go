@@ -17,7 +17,8 @@ import (
 // Options select what is exported from a perf.data file. The list options
 // take perf script's syntax.
 type Options struct {
-	// Input is the perf.data path; default "perf.data".
+	// Input is the perf.data path; default "perf.data"; "-" reads a
+	// pipe-mode stream (perf record -o -) from standard input.
 	Input string
 	// Event selects one event by name ("cpu-clock", "sched:sched_switch",
 	// or the part after the colon); "" keeps all of them where the format
@@ -79,7 +80,14 @@ func openSession(opts Options) (*session, error) {
 	if opts.Input == "" {
 		opts.Input = "perf.data"
 	}
-	f, err := perfdata.Open(opts.Input)
+	var f *perfdata.File
+	var err error
+	if opts.Input == "-" {
+		// perf record -o - | gperf script -i - ...
+		f, err = perfdata.NewPipe(os.Stdin)
+	} else {
+		f, err = perfdata.Open(opts.Input)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bufio"
 	"bytes"
 	"debug/elf"
 	"encoding/hex"
@@ -512,19 +511,4 @@ func debugLink(f *elf.File) (name string) {
 		return filepath.Base(string(b[:i]))
 	}
 	return ""
-}
-
-// readLines is a helper for small text files.
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out, sc.Err()
 }
