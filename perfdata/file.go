@@ -156,6 +156,9 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	if err := f.readAttrs(); err != nil {
 		return nil, err
 	}
+	if err := ValidateAttrs(f.Attrs); err != nil {
+		return nil, &FormatError{Section: "attrs", Offset: int64(h.Attrs.Offset), Msg: err.Error()}
+	}
 	if h.Data.Size == 0 {
 		// perf record writes data.size at exit: 0 means it was killed
 		// (its feature bits are set but no sections were written), unless
@@ -436,4 +439,36 @@ func (t *TracingData) trimPadding() {
 		}
 		t.Trailing = nil
 	}
+}
+
+// ValidateAttrs applies perf's checks on a file's events
+// (perf_session__open in tools/perf/util/session.c): with more than one
+// attr, every attr must put the sample ID at the same place in samples and
+// in sample_id trailers (so records can be matched to their attr), agree
+// on sample_id_all, and PERF_SAMPLE_READ needs PERF_FORMAT_ID. perf refuses
+// files that fail them.
+func ValidateAttrs(attrs []*EventAttr) error {
+	if len(attrs) == 0 {
+		return nil
+	}
+	first := attrs[0]
+	if len(attrs) > 1 {
+		if first.idPos() < 0 || first.isPos() < 0 {
+			return fmt.Errorf("%d events but event 0 (%s) has no sample ID (PERF_SAMPLE_ID or IDENTIFIER)", len(attrs), first.Name)
+		}
+		for i, a := range attrs[1:] {
+			if a.idPos() != first.idPos() || a.isPos() != first.isPos() {
+				return fmt.Errorf("non matching sample_type: event %d (%s) puts its sample ID elsewhere than event 0", i+1, a.Name)
+			}
+		}
+	}
+	for i, a := range attrs[1:] {
+		if a.Flags&AttrSampleIDAll != first.Flags&AttrSampleIDAll {
+			return fmt.Errorf("non matching sample_id_all: event %d (%s) differs from event 0", i+1, a.Name)
+		}
+	}
+	if first.SampleType&SampleRead != 0 && first.ReadFormat&FormatID == 0 {
+		return errors.New("non matching read_format: PERF_SAMPLE_READ without PERF_FORMAT_ID")
+	}
+	return nil
 }

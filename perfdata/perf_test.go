@@ -129,7 +129,7 @@ func checkStats(t *testing.T, f *perfdata.File, path string) {
 var (
 	dumpEvent = regexp.MustCompile(`^(0x[0-9a-f]+|0)@\S+ \[(0x[0-9a-f]+)\]: event: (\d+)$`)
 	// Sample details: callchain and read values.
-	dumpDetail = regexp.MustCompile(`^(\.\.\. FP chain: |\.\.\.\.\. [ 0-9]{2}: |\.\.\. sample_read:|\.\.\.\.\.\. time |\.\.\.\. group nr |\.\.\.\.\. id |\.\.\. user regs: |\.\.\.\. [A-Z0-9]+ +0x| \. data_src: | \.\. phys_addr: | \.\. (data|code) page size: )`)
+	dumpDetail = regexp.MustCompile(`^(\.\.\. FP chain: |\.\.\.\.\. [ 0-9]*[0-9]: |\.\.\. sample_read:|\.\.\.\.\.\. time |\.\.\.\. group nr |\.\.\.\.\. id |\.\.\. user regs: |\.\.\.\. [A-Z0-9]+ +0x| \. data_src: | \.\. phys_addr: | \.\. (data|code) page size: )`)
 	dumpLine   = regexp.MustCompile(`^.* (0x[0-9a-f]+|0) \[0x[0-9a-f]+\]: PERF_RECORD_(SAMPLE|MMAP2?|COMM|FORK|EXIT|CPU_MAP|THREAD_MAP|LOST|LOST_SAMPLES)[(: ].*$`)
 )
 

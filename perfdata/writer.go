@@ -56,6 +56,9 @@ func NewWriter(w io.WriteSeeker, attrs []*EventAttr, features *Features) (*Write
 	if len(attrs) == 0 {
 		return nil, errors.New("write perf.data: no event attrs")
 	}
+	if err := ValidateAttrs(attrs); err != nil {
+		return nil, fmt.Errorf("write perf.data: %w", err)
+	}
 	if features == nil {
 		features = &Features{}
 	}
