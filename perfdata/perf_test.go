@@ -871,3 +871,50 @@ func pageSize(n uint64) string {
 	}
 	return fmt.Sprintf("%d%c", n, "BKMG"[unit])
 }
+
+// TestLivePipe reads perf record -o - as it is produced, through a pipe,
+// and checks it sees what reading the saved stream gives.
+func TestLivePipe(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs)
+	hot := testutil.BuildC(t, testutil.FramePointer, "hot.c")
+	saved := filepath.Join(t.TempDir(), "live.data")
+	out, err := os.Create(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(testutil.PerfPath(), "record", "-e", "cpu-clock", "-c", "100000", "-g", "-o", "-", "--", hot, "cpu", "10")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	seq := func(f *perfdata.File) string {
+		var b strings.Builder
+		readAll(t, f, perfdata.ReaderOptions{TimeOrder: true}, func(rec perfdata.Record) {
+			fmt.Fprintf(&b, "%#x %s\n", rec.Common().Offset, rec.Type())
+		})
+		return b.String()
+	}
+	live, err := perfdata.NewPipe(io.TeeReader(stdout, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := seq(live)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("perf record: %v\n%s", err, stderr.String())
+	}
+	f, err := perfdata.Open(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	testutil.Same(t, "records", "saved stream", seq(f), "live pipe", got)
+	if !strings.Contains(got, "SAMPLE") {
+		t.Error("no samples read from the pipe")
+	}
+}

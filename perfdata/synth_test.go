@@ -409,3 +409,50 @@ func TestUnknownKept(t *testing.T) {
 		t.Errorf("read %d records, wrote %d", i, len(want))
 	}
 }
+
+// TestBadPipe checks pipe-mode errors.
+func TestBadPipe(t *testing.T) {
+	attrs := synthAttrs()
+	var good bytes.Buffer
+	pw, err := perfdata.NewPipeWriter(&good, attrs, synthFeatures(attrs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range synthRecords(attrs, 2, 5, 11) {
+		pw.WriteRecord(r)
+	}
+	pw.Close()
+	g := good.Bytes()
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"short", g[:10], "pipe header at offset 0xa: short header"},
+		{"magic", append([]byte("PERFILE3"), g[8:]...), `bad magic "PERFILE3"`},
+		{"size", append(append([]byte{}, g[:8]...), append([]byte{104, 0, 0, 0, 0, 0, 0, 0}, g[16:]...)...), "header size 104 is not a pipe header"},
+		{"cut attr", g[:40], "pipe data at offset 0x10: ATTR record of 152 bytes cut after 24"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := perfdata.NewPipe(bytes.NewReader(c.b))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("NewPipe error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+	// A stream cut inside a record after the header records.
+	f, err := perfdata.NewPipe(bytes.NewReader(g[:len(g)-3]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Records(perfdata.ReaderOptions{})
+	for {
+		_, err = r.Next()
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, perfdata.ErrTruncated) {
+		t.Fatalf("cut stream: %v, want ErrTruncated", err)
+	}
+}
