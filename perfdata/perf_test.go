@@ -368,8 +368,11 @@ var (
 		"CODE_PAGE_SIZE", "WEIGHT_STRUCT"}
 	// perf_event_attr_fprintf.c lists the bits in this order.
 	sampleOrder = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 18, 15, 14, 19, 20, 21, 22, 23, 24}
-	readNames   = []string{"TOTAL_TIME_ENABLED", "TOTAL_TIME_RUNNING", "ID", "GROUP", "LOST"}
-	flagNames   = []string{"disabled", "inherit", "pinned", "exclusive", "exclude_user",
+	branchNames = []string{"USER", "KERNEL", "HV", "ANY", "ANY_CALL", "ANY_RETURN", "IND_CALL",
+		"ABORT_TX", "IN_TX", "NO_TX", "COND", "CALL_STACK", "IND_JUMP", "CALL", "NO_FLAGS",
+		"NO_CYCLES", "TYPE_SAVE", "HW_INDEX", "PRIV_SAVE"}
+	readNames = []string{"TOTAL_TIME_ENABLED", "TOTAL_TIME_RUNNING", "ID", "GROUP", "LOST"}
+	flagNames = []string{"disabled", "inherit", "pinned", "exclusive", "exclude_user",
 		"exclude_kernel", "exclude_hv", "exclude_idle", "mmap", "comm", "freq", "inherit_stat",
 		"enable_on_exec", "task", "watermark", "precise_ip", "", "mmap_data", "sample_id_all",
 		"exclude_host", "exclude_guest", "exclude_callchain_kernel", "exclude_callchain_user",
@@ -408,7 +411,7 @@ func attrString(a *perfdata.EventAttr, sep string) string {
 	u("bp_type", uint64(a.BPType))
 	x("{ bp_addr, config1 }", a.Config1)
 	x("{ bp_len, config2 }", a.Config2)
-	x("branch_sample_type", a.BranchSampleType)
+	add("branch_sample_type", a.BranchSampleType, bitNames(a.BranchSampleType, branchNames, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}))
 	x("sample_regs_user", a.SampleRegsUser)
 	u("sample_stack_user", uint64(a.SampleStackUser))
 	add("clockid", uint64(a.ClockID), strconv.Itoa(int(a.ClockID)))

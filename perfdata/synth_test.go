@@ -456,3 +456,77 @@ func TestBadPipe(t *testing.T) {
 		t.Fatalf("cut stream: %v, want ErrTruncated", err)
 	}
 }
+
+// TestAttrSizes writes attrs of every perf_event_attr size (VER0 to VER8
+// and a future one) and reads them back; perf evlist -v must agree on the
+// sizes perf 6.1 knows.
+func TestAttrSizes(t *testing.T) {
+	dir := t.TempDir()
+	full := perfdata.EventAttr{
+		Type: perfdata.TypeSoftware, Config: 2, SamplePeriod: 4000, SampleType: perfdata.SampleIP | perfdata.SampleTID,
+		ReadFormat: perfdata.FormatID, Flags: perfdata.AttrDisabled | perfdata.AttrFreq | perfdata.AttrSampleIDAll,
+		WakeupEvents: 3, BPType: 4, Config1: 5, Config2: 6, BranchSampleType: 7, SampleRegsUser: 0x183,
+		SampleStackUser: 8192, ClockID: 1, SampleRegsIntr: 0x3, AuxWatermark: 9, SampleMaxStack: 10,
+		AuxSampleSize: 11, SigData: 12, Config3: 13, IDs: []uint64{7}, Name: "x",
+	}
+	for _, size := range []uint32{0, 72, 80, 96, 104, 112, 120, 128, 136, 152} {
+		want := full
+		want.Size = size
+		// Zero what does not fit the size.
+		off := int(size)
+		if off == 0 {
+			off = perfdata.AttrSizeVer0
+			want.Config2 = 0
+		}
+		fallthroughCut(&want, off)
+		path := filepath.Join(dir, fmt.Sprintf("attr%d.data", size))
+		a := want
+		w, err := perfdata.Create(path, []*perfdata.EventAttr{&a}, &perfdata.Features{EventDesc: perfdata.EventDescs([]*perfdata.EventAttr{&a})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := perfdata.Open(path)
+		if err != nil {
+			t.Fatalf("size %d: %v", size, err)
+		}
+		got := *f.Attrs[0]
+		got.Extra, want.Extra = nil, nil
+		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Errorf("size %d: read\n%+v\nwrote\n%+v", size, got, want)
+		}
+		if size != 0 && size <= perfdata.AttrSizeVer7 {
+			if _, err := os.Stat(testutil.PerfPath()); err == nil {
+				checkEvlist(t, f, path)
+			}
+		}
+		f.Close()
+	}
+}
+
+// fallthroughCut zeroes the attr fields at and past byte offset off.
+func fallthroughCut(a *perfdata.EventAttr, off int) {
+	if off <= 72 {
+		a.BranchSampleType = 0
+	}
+	if off <= 80 {
+		a.SampleRegsUser, a.SampleStackUser, a.ClockID = 0, 0, 0
+	}
+	if off <= 96 {
+		a.SampleRegsIntr = 0
+	}
+	if off <= 104 {
+		a.AuxWatermark, a.SampleMaxStack = 0, 0
+	}
+	if off <= 112 {
+		a.AuxSampleSize = 0
+	}
+	if off <= 120 {
+		a.SigData = 0
+	}
+	if off <= 128 {
+		a.Config3 = 0
+	}
+}
