@@ -48,6 +48,7 @@ func TestPerfFiles(t *testing.T) {
 			}
 			t.Run("tracingdata", func(t *testing.T) { checkTracingData(t, f) })
 			t.Run("reencode", func(t *testing.T) { checkReencode(t, f, path) })
+			t.Run("clone", func(t *testing.T) { checkClone(t, f, path) })
 			t.Run("roundtrip", func(t *testing.T) { checkRoundTrip(t, f, path, dir) })
 		})
 	}
@@ -616,6 +617,30 @@ func headerText(f *perfdata.File) string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// checkClone keeps Clones of every record while reading on, and checks
+// they still encode to the bytes read.
+func checkClone(t *testing.T, f *perfdata.File, path string) {
+	var clones []perfdata.Record
+	var encs [][]byte
+	readAll(t, reopen(t, f, path), perfdata.ReaderOptions{TimeOrder: true}, func(rec perfdata.Record) {
+		b, err := perfdata.EncodeRecord(nil, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encs = append(encs, b)
+		clones = append(clones, perfdata.Clone(rec))
+	})
+	for i, c := range clones {
+		b, err := perfdata.EncodeRecord(nil, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b, encs[i]) {
+			t.Fatalf("clone of %s record at %#x changed after reading on", c.Type(), c.Common().Offset)
+		}
+	}
 }
 
 // checkReencode checks that every record perf wrote encodes back to the
