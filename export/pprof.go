@@ -38,7 +38,8 @@ type funcKey struct{ name, file string }
 // pprof`: per event, a sample count column and, where the period means
 // something, a period column (cpu/nanoseconds for cpu-clock and
 // task-clock, events/count for counters); locations from the callchains
-// with function names, mappings from MMAP/MMAP2 records with build IDs;
+// with function names and, where DWARF line tables are found, source
+// files and lines; mappings from MMAP/MMAP2 records with build IDs;
 // labels comm (string), pid, tid and cpu (numbers) and, for tracepoints
 // and probes, each field of the event.
 func WritePprof(w io.Writer, opts Options) error {
@@ -141,7 +142,7 @@ func (b *pprofBuilder) add(c *sampleCtx) error {
 		ps = &profile.Sample{Value: make([]int64, b.ncols)}
 		b.frames = b.s.stack(r, b.frames)
 		for i := range b.frames {
-			ps.Location = append(ps.Location, b.location(&b.frames[i]))
+			ps.Location = append(ps.Location, b.location(&b.frames[i], i > 0))
 		}
 		ps.Label = map[string][]string{"comm": {c.comm}}
 		ps.NumLabel = map[string][]int64{"pid": {int64(int32(r.Pid))}, "tid": {int64(int32(r.Tid))}}
@@ -173,7 +174,9 @@ func (b *pprofBuilder) add(c *sampleCtx) error {
 	return nil
 }
 
-func (b *pprofBuilder) location(f *Frame) *profile.Location {
+// location returns the profile location of a frame; caller says that its
+// address is a return address (for the source line of the call).
+func (b *pprofBuilder) location(f *Frame, caller bool) *profile.Location {
 	k := locKey{m: f.mapping, kern: f.Kernel, addr: f.Addr}
 	if l := b.locs[k]; l != nil {
 		return l
@@ -185,6 +188,7 @@ func (b *pprofBuilder) location(f *Frame) *profile.Location {
 		l.Mapping = b.kernelMapping()
 	}
 	if f.Sym != "" {
+		src, hasLine := b.s.sym.line(f, caller)
 		fk := funcKey{f.Sym, f.DSO}
 		fn := b.funcs[fk]
 		if fn == nil {
@@ -192,9 +196,15 @@ func (b *pprofBuilder) location(f *Frame) *profile.Location {
 			b.funcs[fk] = fn
 			b.p.Function = append(b.p.Function, fn)
 		}
-		l.Line = []profile.Line{{Function: fn}}
+		if hasLine && fn.Filename == "" {
+			fn.Filename = src.file
+		}
+		l.Line = []profile.Line{{Function: fn, Line: int64(src.line)}}
 		if l.Mapping != nil {
 			l.Mapping.HasFunctions = true
+			if hasLine {
+				l.Mapping.HasFilenames, l.Mapping.HasLineNumbers = true, true
+			}
 		}
 	}
 	b.locs[k] = l

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,6 +127,8 @@ func checkPprofCPU(t *testing.T, data, bin string) {
 		t.Errorf("no mapping of %s with a build ID and functions: %v", bin, p.Mapping)
 	}
 
+	checkPprofLines(t, data, p)
+
 	// go tool pprof, run as a process, opens it and ranks hot_function
 	// first by flat time.
 	gotool := filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -145,4 +148,53 @@ func checkPprofCPU(t *testing.T, data, bin string) {
 	if len(f) == 0 || f[len(f)-1] != "hot_function" {
 		t.Errorf("go tool pprof -top does not rank hot_function first:\n%s", out)
 	}
+}
+
+// checkPprofLines compares the source lines of the sampled addresses
+// (the profile's leaf locations) with perf script's srcline field, for
+// every user-space sample perf has a line for.
+func checkPprofLines(t *testing.T, data string, p *profile.Profile) {
+	t.Helper()
+	want := map[string]int64{}
+	lines := strings.Split(perfScript(t, data, "-G", "-F", "ip,sym,srcline"), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		f := strings.Fields(lines[i])
+		src := strings.TrimSpace(lines[i+1])
+		if len(f) < 2 || f[1] == "[unknown]" || strings.HasPrefix(src, "[") || strings.HasPrefix(src, "??") {
+			if len(f) < 2 && strings.TrimSpace(lines[i]) != "" {
+				t.Fatalf("perf script line not understood: %q", lines[i])
+			}
+			continue
+		}
+		// perf names the compilation unit's file for code inlined from
+		// a header (handle_amd in ld.so: dl-get-cpu-features.c:321 for
+		// dl-cacheinfo.h:321): compare function and line, and the file
+		// for the fixture's own functions.
+		file, line, _ := strings.Cut(src, ":")
+		if file != "hot.c" {
+			file = "*"
+		}
+		want[f[1]+" "+file+":"+line]++
+	}
+	got := map[string]int64{}
+	for _, s := range p.Sample {
+		l := s.Location[0]
+		if len(l.Line) == 0 || l.Line[0].Line == 0 {
+			continue
+		}
+		file := filepath.Base(l.Line[0].Function.Filename)
+		if file != "hot.c" {
+			file = "*"
+		}
+		got[l.Line[0].Function.Name+" "+file+":"+strconv.FormatInt(l.Line[0].Line, 10)] += s.Value[0]
+	}
+	text := func(m map[string]int64) string {
+		var l []string
+		for k, v := range m {
+			l = append(l, k+" "+strconv.FormatInt(v, 10))
+		}
+		sort.Strings(l)
+		return strings.Join(l, "\n") + "\n"
+	}
+	testutil.Same(t, "sampled source lines", "perf script -F ip,sym,srcline", text(want), "gperf --pprof", text(got))
 }

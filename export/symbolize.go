@@ -33,6 +33,7 @@ type Frame struct {
 	SymOff  uint64 // Addr's offset in Sym
 	DSO     string // file name, "[kernel.kallsyms]", or "[unknown]"
 	mapping *mapping
+	vaddr   uint64 // the address in the DSO's ELF address space
 }
 
 // foldedName is the frame's name in folded stacks and flame graphs: the
@@ -68,6 +69,11 @@ type dso struct {
 	syms    *symtab
 	loads   []elf.ProgHeader // PT_LOAD headers: file offset -> virtual address
 	loaded  bool
+	// dwarfPath is the file with the DWARF line tables (debug file or
+	// the binary), "" if none; lines are opened on first use.
+	dwarfPath  string
+	lines      *dwarfLines
+	linesTried bool
 }
 
 // symbolizer resolves sampled addresses with the process mappings seen so
@@ -211,10 +217,38 @@ func (s *symbolizer) resolve(pid uint32, addr uint64, kernel bool) Frame {
 			break
 		}
 	}
+	f.vaddr = vaddr
 	if sy, ok := d.syms.lookup(vaddr); ok {
 		f.Sym, f.SymOff = sy.name, vaddr-sy.start
 	}
 	return f
+}
+
+// line returns the source line of a user frame. For callers (return
+// addresses) the line of the call instruction is wanted: the one of the
+// byte before.
+func (s *symbolizer) line(f *Frame, caller bool) (srcLine, bool) {
+	if f.Kernel || f.mapping == nil || f.mapping.dso == nil || f.Sym == "" {
+		return srcLine{}, false
+	}
+	d := f.mapping.dso
+	if !d.linesTried {
+		d.linesTried = true
+		if d.dwarfPath != "" {
+			d.lines = openLines(d.dwarfPath)
+		}
+	}
+	pc := f.vaddr
+	if caller && pc > 0 {
+		pc--
+	}
+	return d.lines.lookup(pc)
+}
+
+// hasDWARF reports whether f carries DWARF line tables.
+func hasDWARF(f *elf.File) bool {
+	info, line := f.Section(".debug_info"), f.Section(".debug_line")
+	return info != nil && line != nil && info.Type != elf.SHT_NOBITS && line.Type != elf.SHT_NOBITS
 }
 
 // kernelSymbols loads kallsyms once: the file given by the user, else
@@ -296,6 +330,7 @@ func (s *symbolizer) load(d *dso) {
 	}
 	runtimeCandidates = append(runtimeCandidates, d.path)
 	var rt *elf.File
+	rtPath := ""
 	for _, p := range runtimeCandidates {
 		f, err := openELF(p)
 		if err != nil {
@@ -307,11 +342,14 @@ func (s *symbolizer) load(d *dso) {
 				continue // a different binary now lives at that path
 			}
 		}
-		rt = f
+		rt, rtPath = f, p
 		break
 	}
 	if rt == nil {
 		return
+	}
+	if hasDWARF(rt) {
+		d.dwarfPath = rtPath
 	}
 	defer rt.Close()
 	for _, p := range rt.Progs {
@@ -339,6 +377,9 @@ func (s *symbolizer) load(d *dso) {
 		f, err := openELF(p)
 		if err != nil {
 			continue
+		}
+		if d.dwarfPath == "" && hasDWARF(f) {
+			d.dwarfPath = p
 		}
 		syms := funcSymbols(f, false)
 		f.Close()
