@@ -436,6 +436,9 @@ func (s *session) openAll() error {
 		for ci, cpu := range s.cpus {
 			for ti, tid := range s.threads {
 				fd, id, err := openCounter(&e.attr, e.name, tid, cpu)
+				if err != nil && len(s.counters[ei]) == 0 && fallbackUser(e, err) {
+					fd, id, err = openCounter(&e.attr, e.name, tid, cpu)
+				}
 				if err != nil {
 					if errors.Is(err, unix.ESRCH) && len(s.threads) > 1 && s.wl == nil {
 						continue // a thread of -p exited meanwhile
@@ -500,6 +503,26 @@ func (s *session) openAll() error {
 		e.attr.Name = e.name
 	}
 	return nil
+}
+
+// fallbackUser is perf's evsel__fallback for a refused event when
+// perf_event_paranoid is above 1: count user space only, named NAME:u.
+func fallbackUser(e *event, err error) bool {
+	a := &e.attr
+	if !errors.Is(err, ErrPermission) || a.Type == perfdata.TypeTracepoint ||
+		a.Flags&(perfdata.AttrExcludeKernel|perfdata.AttrExcludeUser) != 0 {
+		return false
+	}
+	if p, perr := strconv.Atoi(readTrim("/proc/sys/kernel/perf_event_paranoid")); perr != nil || p <= 1 {
+		return false
+	}
+	a.Flags |= perfdata.AttrExcludeKernel | perfdata.AttrExcludeHV
+	if strings.ContainsAny(e.name, ":/") {
+		e.name += "u"
+	} else {
+		e.name += ":u"
+	}
+	return true
 }
 
 // closeKernel releases the rings and counters.
