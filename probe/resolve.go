@@ -2,6 +2,7 @@ package probe
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -50,10 +51,9 @@ func (t *target) resolve(sp *Spec, o *Options) ([]*Definition, error) {
 	}
 	if sp.SDT {
 		return nil, &Error{
-			Warning: fmt.Sprintf("Probe point '%s' not found.\n", sp.Point.String()),
+			Detail:  "gperf: SDT events come from perf's probe cache (perf buildid-cache --add), which gperf does not read.\n",
 			Summary: "Failed to add events.",
 			Errno:   errNoent,
-			Err:     fmt.Errorf("SDT events need perf's probe cache, which gperf does not keep"),
 		}
 	}
 	for _, a := range sp.Args {
@@ -141,6 +141,10 @@ func (t *target) fromDebugInfo(sp *Spec, o *Options) ([]*Definition, error) {
 		}
 		// perf falls back to the symbol table when DWARF analysis fails
 		// and the definition does not need it.
+		var pe *Error
+		if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "too many") {
+			o.info("Too many( > %d) probe point found.\n", o.maxProbes())
+		}
 		o.debug("An error occurred in debuginfo analysis: %v\nTrying to use symbols.\n", err)
 		return t.fromSymbols(sp, o)
 	}
