@@ -454,7 +454,7 @@ func (s *session) run() error {
 		return err
 	}
 	if s.opts.Header || s.opts.HeaderOnly {
-		s.buf = appendHeader(s.buf[:0], s.f)
+		s.buf = appendHeader(s.buf[:0], s.f, s.inputPath())
 		s.out.Write(s.buf)
 		if s.opts.HeaderOnly {
 			return nil
@@ -997,4 +997,15 @@ func appendZeroPad(b []byte, v uint64, w int) []byte {
 		b = append(b, '0')
 	}
 	return append(b, x...)
+}
+
+// inputPath is the path the input was opened from ("-" for stdin).
+func (s *session) inputPath() string {
+	if s.opts.Input != "" {
+		return s.opts.Input
+	}
+	if s.f.Pipe {
+		return "-"
+	}
+	return "perf.data"
 }

@@ -53,6 +53,7 @@ var fieldSets = [][]string{
 	{"--reltime"},
 	{"--deltatime"},
 	{"--show-task-events", "--show-mmap-events"},
+	{"--header"},
 }
 
 // compare prints file with perf script and gperf script for each option
@@ -233,7 +234,7 @@ func TestManyTracepoints(t *testing.T) {
 		}
 	}
 	perfRecord(t, dir, out, append(append([]string{"-a"}, events...), "--", "sh", "-c", bin+" 2; ls / >/dev/null")...)
-	compare(t, gperf, out, [][]string{nil, {"-F", "event,trace"}, {"--ns", "-F", "+pid"}})
+	compare(t, gperf, out, [][]string{nil, {"-F", "event,trace"}, {"--ns", "-F", "+pid"}, {"--header-only"}})
 }
 
 func TestCPUClockCallchain(t *testing.T) {
