@@ -329,7 +329,7 @@ func (f *File) AttrForID(id uint64) *EventAttr { return f.ids[id] }
 // and Features. Records then streams everything after the pipe header,
 // those header records included.
 func NewPipe(r io.Reader) (*File, error) {
-	f := &File{Pipe: true, pipe: bufio.NewReaderSize(r, 1<<16)}
+	f := &File{Pipe: true, pipe: bufio.NewReaderSize(r, 1<<17)}
 	var hb [pipeHeaderSize]byte
 	if n, err := io.ReadFull(f.pipe, hb[:]); err != nil {
 		return nil, &FormatError{Section: "pipe header", Offset: int64(n), Msg: "short header", Err: ErrTruncated}

@@ -29,7 +29,8 @@ type Reader struct {
 	f    *File
 	src  source
 	opts ReaderOptions
-	recs map[RecordType]Record
+	recs [recordTypeCache]Record // reused records by type
+	more map[RecordType]Record
 	d    decoder
 	err  error
 	ord  *orderer
@@ -48,7 +49,7 @@ type source interface {
 // called any number of times, each reader starting at the beginning of the
 // data section; in pipe mode only once.
 func (f *File) Records(opts ReaderOptions) *Reader {
-	r := &Reader{f: f, opts: opts, recs: map[RecordType]Record{}}
+	r := &Reader{f: f, opts: opts}
 	r.d.swap = f.BigEndian
 	if f.Pipe {
 		if f.pipeReader {
@@ -145,11 +146,22 @@ func headerOf(b []byte, swap bool) RecordHeader {
 	return RecordHeader{Type: RecordType(d.u32()), Misc: d.u16(), Size: d.u16()}
 }
 
+const recordTypeCache = 128
+
 func (r *Reader) record(t RecordType) Record {
-	rec, ok := r.recs[t]
+	if t < recordTypeCache {
+		if r.recs[t] == nil {
+			r.recs[t] = newRecord(t)
+		}
+		return r.recs[t]
+	}
+	rec, ok := r.more[t]
 	if !ok {
+		if r.more == nil {
+			r.more = map[RecordType]Record{}
+		}
 		rec = newRecord(t)
-		r.recs[t] = rec
+		r.more[t] = rec
 	}
 	return rec
 }
@@ -314,15 +326,15 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 	if s.end > 0 && off >= s.end {
 		return RecordHeader{}, nil, off, io.EOF
 	}
-	if cap(s.buf) < 8 {
-		s.buf = make([]byte, 0, 4096)
-	}
-	hb := s.buf[:8]
-	if n, err := io.ReadFull(s.br, hb); err != nil {
-		if n == 0 && err == io.EOF {
+	// Peek returns the bytes in bufio's buffer: no copy for records that
+	// carry no payload (bufio's buffer is at least 64 KiB, records at most
+	// 64 KiB - 1).
+	hb, err := s.br.Peek(8)
+	if err != nil {
+		if len(hb) == 0 && err == io.EOF {
 			return RecordHeader{}, nil, off, io.EOF
 		}
-		return RecordHeader{}, nil, off, s.truncated(off, fmt.Sprintf("record header cut after %d bytes", n))
+		return RecordHeader{}, nil, off, s.truncated(off, fmt.Sprintf("record header cut after %d bytes", len(hb)))
 	}
 	h := headerOf(hb, s.swap)
 	if h.Size < 8 {
@@ -332,13 +344,19 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 		return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("%s record of %d bytes runs past the end of the data section at %#x", h.Type, h.Size, s.end)}
 	}
 	n := int(h.Size)
+	b, err := s.br.Peek(n)
+	if err != nil {
+		return h, nil, off, s.truncated(off, fmt.Sprintf("%s record of %d bytes cut after %d", h.Type, h.Size, len(b)))
+	}
+	s.br.Discard(n)
+	if h.Type != RecordHeaderTracingData && h.Type != RecordAuxtrace {
+		s.off += int64(n)
+		return h, b, off, nil
+	}
 	if cap(s.buf) < n {
-		s.buf = make([]byte, n, n*2)
+		s.buf = make([]byte, n, 2*n)
 	}
-	b := s.buf[:n]
-	if m, err := io.ReadFull(s.br, b[8:]); err != nil {
-		return h, nil, off, s.truncated(off, fmt.Sprintf("%s record of %d bytes cut after %d", h.Type, h.Size, 8+m))
-	}
+	b = append(s.buf[:0], b...)
 	// Payload that follows the record outside its size.
 	var extra uint64
 	switch h.Type {
