@@ -478,7 +478,7 @@ func (f *Features) typed(feat Feature) bool {
 // Set returns the features present: typed fields set, and Raw sections.
 func (f *Features) Set() FeatureSet {
 	var s FeatureSet
-	for feat := Feature(1); feat < featureLast; feat++ {
+	for feat := Feature(1); feat < FeatureLast; feat++ {
 		if f.typed(feat) {
 			s.Set(feat)
 		}

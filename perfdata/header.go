@@ -104,7 +104,9 @@ const (
 	FeatureClockData      Feature = 29
 	FeatureHybridTopology Feature = 30
 	FeaturePMUCaps        Feature = 31
-	featureLast           Feature = 32 // HEADER_LAST_FEATURE in perf 6.1
+	// FeatureLast is HEADER_LAST_FEATURE (perf 6.1): features are below it;
+	// in pipe mode an empty HEADER_FEATURE record for it ends the features.
+	FeatureLast Feature = 32
 )
 
 var featureNames = [...]string{

@@ -208,6 +208,7 @@ func (w *Writer) finish() error {
 	h := &w.header
 	h.Data.Size = w.dataSize
 	set := w.Features.Set()
+	set.Clear(FeatureLast) // pipe mode's end marker, not a file section
 	var sections []Section
 	var body encoder
 	featOff := h.Data.Offset + h.Data.Size
@@ -259,7 +260,10 @@ func (w *Writer) finish() error {
 
 // PipeWriter writes pipe-mode perf.data (perf record -o -): the pipe
 // header, a HEADER_ATTR record per attr, a HEADER_FEATURE record per
-// feature (tracing data as a HEADER_TRACING_DATA record), then records.
+// feature in bit order and an empty one for bit 32 (HEADER_LAST_FEATURE)
+// ending them, tracing data as a HEADER_TRACING_DATA record, then records.
+// Build IDs are not written as features in pipe mode (perf writes
+// HEADER_BUILD_ID records instead).
 type PipeWriter struct {
 	bw     *bufio.Writer
 	buf    []byte
@@ -283,7 +287,7 @@ func NewPipeWriter(w io.Writer, attrs []*EventAttr, features *Features) (*PipeWr
 		features = &Features{}
 	}
 	for _, f := range features.Set().List() {
-		if f == FeatureTracingData || f == FeatureBuildID {
+		if f == FeatureTracingData || f == FeatureBuildID || f == FeatureLast {
 			continue
 		}
 		b, err := features.Encode(f)
@@ -293,6 +297,13 @@ func NewPipeWriter(w io.Writer, attrs []*EventAttr, features *Features) (*PipeWr
 		if e.b, err = EncodeRecord(e.b, &HeaderFeature{Feature: f, Data: b}); err != nil {
 			return nil, err
 		}
+	}
+	// perf ends the feature records with an empty one for
+	// HEADER_LAST_FEATURE (perf_event__synthesize_features), its cue to
+	// print the header (perf script --header).
+	var err error
+	if e.b, err = EncodeRecord(e.b, &HeaderFeature{Feature: FeatureLast}); err != nil {
+		return nil, err
 	}
 	if features.Set().Has(FeatureTracingData) {
 		b, err := features.Encode(FeatureTracingData)
