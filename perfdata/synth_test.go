@@ -122,6 +122,35 @@ func TestSyntheticOrder(t *testing.T) {
 		checkEvlist(t, f, path)
 		checkHeader(t, f, path)
 		f.Close()
+
+		// The same records in pipe mode.
+		pp := filepath.Join(dir, fmt.Sprintf("synth%d.pipe", seed))
+		out, err := os.Create(pp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, err := perfdata.NewPipeWriter(out, attrs, synthFeatures(attrs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range synthRecords(attrs, 6, 40, seed) {
+			if err := pw.WriteRecord(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := pw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+		g, err := perfdata.Open(pp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !g.Pipe || len(g.Attrs) != 2 || g.Features.Hostname != "synth" {
+			t.Fatalf("pipe: Pipe %v, %d attrs, hostname %q", g.Pipe, len(g.Attrs), g.Features.Hostname)
+		}
+		checkOrder(t, g, pp)
+		g.Close()
 	}
 }
 
