@@ -33,7 +33,7 @@ type Binary struct {
 	path    string
 	file    *os.File
 	elf     *elf.File
-	dw      *dwarf.Data // nil without DWARF
+	dw      *dwarfSections // nil without DWARF
 	dwErr   error
 	buildID string
 	order   binary.ByteOrder
@@ -106,6 +106,9 @@ func Open(path string) (b *Binary, err error) {
 		}
 	}
 	b.buildID = readBuildID(ef)
+	if ef.Type == elf.ET_REL {
+		b.relBase = layoutSections(ef)
+	}
 	return b, nil
 }
 
@@ -122,7 +125,16 @@ func (b *Binary) section(name string) ([]byte, error) {
 	return sectionData(b.elf, name)
 }
 
-// loadDWARF decodes the DWARF section headers once, on first use.
+// dwarfSections are the DWARF sections, mapped (or relocated for ET_REL).
+type dwarfSections struct {
+	info, abbrev, line, ranges, str           []byte
+	addr, lineStr, loclists, rnglists, strOff []byte
+}
+
+// loadDWARF finds the DWARF sections once, on first use. Units are
+// decoded one by one, each with a debug/dwarf Data of its own (see
+// openUnit), so the abbreviation tables of units never looked at are not
+// decoded.
 func (b *Binary) loadDWARF() {
 	b.dwOnce.Do(func() {
 		ef := b.elf
@@ -135,64 +147,33 @@ func (b *Binary) loadDWARF() {
 			return d
 		}
 		if ef.Type == elf.ET_REL {
-			b.relBase = layoutSections(ef)
-			var sects map[string][]byte
-			b.dw, sects, b.dwErr = relDWARF(ef, b.relBase)
+			sects, err := relSections(ef, b.relBase)
+			if err != nil {
+				b.dwErr = err
+				return
+			}
 			data = func(name string) []byte { return sects[name] }
 			b.relSects = sects
-		} else {
-			b.dw, b.dwErr = b.buildDWARF()
 		}
-		if b.dw != nil {
-			if d := data(".debug_loc"); len(d) > 0 {
-				b.loc = loclist.NewDwarf2Reader(d, addrSize(ef))
-			}
-			if d := data(".debug_loclists"); len(d) > 8 {
-				b.loc5 = newLoc5(d)
-			}
-			if d := data(".debug_addr"); len(d) > 8 {
-				b.addr = godwarf.ParseAddr(d)
-			}
+		s := &dwarfSections{info: data(".debug_info"), abbrev: data(".debug_abbrev"), line: data(".debug_line"),
+			ranges: data(".debug_ranges"), str: data(".debug_str"), addr: data(".debug_addr"),
+			lineStr: data(".debug_line_str"), loclists: data(".debug_loclists"), rnglists: data(".debug_rnglists"),
+			strOff: data(".debug_str_offsets")}
+		if len(s.info) == 0 || len(s.abbrev) == 0 {
+			b.dwErr = fmt.Errorf("read DWARF: empty .debug_info or .debug_abbrev: %w", ErrNoDWARF)
+			return
+		}
+		b.dw = s
+		if d := data(".debug_loc"); len(d) > 0 {
+			b.loc = loclist.NewDwarf2Reader(d, addrSize(ef))
+		}
+		if d := s.loclists; len(d) > 8 {
+			b.loc5 = newLoc5(d)
+		}
+		if d := s.addr; len(d) > 8 {
+			b.addr = godwarf.ParseAddr(d)
 		}
 	})
-}
-
-// buildDWARF is elf.File.DWARF over the mapped sections.
-func (b *Binary) buildDWARF() (d *dwarf.Data, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			d, err = nil, fmt.Errorf("malformed DWARF: %v", r)
-		}
-	}()
-	get := func(n string) ([]byte, error) {
-		d, err := b.section(".debug_" + n)
-		if err != nil {
-			return nil, fmt.Errorf("read DWARF section .debug_%s: %w", n, err)
-		}
-		return d, nil
-	}
-	var sec [5][]byte
-	for i, n := range []string{"abbrev", "info", "line", "ranges", "str"} {
-		if sec[i], err = get(n); err != nil {
-			return nil, err
-		}
-	}
-	d, err = dwarf.New(sec[0], nil, nil, sec[1], sec[2], nil, sec[3], sec[4])
-	if err != nil {
-		return nil, fmt.Errorf("read DWARF: %w", err)
-	}
-	for _, n := range []string{"addr", "line_str", "loclists", "rnglists", "str_offsets"} {
-		s, err := get(n)
-		if err != nil {
-			return nil, err
-		}
-		if s != nil {
-			if err := d.AddSection(".debug_"+n, s); err != nil {
-				return nil, fmt.Errorf("read DWARF section .debug_%s: %w", n, err)
-			}
-		}
-	}
-	return d, nil
 }
 
 // safeNewELF is elf.NewFile with panics turned into errors (debug/elf has

@@ -13,9 +13,15 @@ import (
 // entryAt decodes the DIE at off.
 func (b *Binary) entryAt(off dwarf.Offset) (e *dwarf.Entry, err error) {
 	defer recoverDWARF(&err)
-	r := b.dw.Reader()
-	r.Seek(off)
-	e, err = r.Next()
+	u := b.unitOf(off)
+	if u == nil {
+		return nil, fmt.Errorf("read DIE at %#x: outside any unit", off)
+	}
+	_, next, err := b.reader(u, off)
+	if err != nil {
+		return nil, err
+	}
+	e, err = next()
 	if err != nil {
 		return nil, fmt.Errorf("read DIE at %#x: %w", off, err)
 	}
@@ -28,9 +34,15 @@ func (b *Binary) entryAt(off dwarf.Offset) (e *dwarf.Entry, err error) {
 // children decodes the direct children of the DIE at off.
 func (b *Binary) children(off dwarf.Offset) (kids []*dwarf.Entry, err error) {
 	defer recoverDWARF(&err)
-	r := b.dw.Reader()
-	r.Seek(off)
-	e, err := r.Next()
+	u := b.unitOf(off)
+	if u == nil {
+		return nil, fmt.Errorf("read DIE at %#x: outside any unit", off)
+	}
+	r, next, err := b.reader(u, off)
+	if err != nil {
+		return nil, err
+	}
+	e, err := next()
 	if err != nil || e == nil {
 		return nil, fmt.Errorf("read DIE at %#x: %v", off, err)
 	}
@@ -38,7 +50,7 @@ func (b *Binary) children(off dwarf.Offset) (kids []*dwarf.Entry, err error) {
 		return nil, nil
 	}
 	for {
-		c, err := r.Next()
+		c, err := next()
 		if err != nil {
 			return kids, fmt.Errorf("read children of DIE at %#x: %w", off, err)
 		}
@@ -61,9 +73,15 @@ type node struct {
 // tree decodes the DIE at off with all its descendants.
 func (b *Binary) tree(off dwarf.Offset) (n *node, err error) {
 	defer recoverDWARF(&err)
-	r := b.dw.Reader()
-	r.Seek(off)
-	e, err := r.Next()
+	u := b.unitOf(off)
+	if u == nil {
+		return nil, fmt.Errorf("read DIE at %#x: outside any unit", off)
+	}
+	_, next, err := b.reader(u, off)
+	if err != nil {
+		return nil, err
+	}
+	e, err := next()
 	if err != nil || e == nil {
 		return nil, fmt.Errorf("read DIE at %#x: %v", off, err)
 	}
@@ -73,7 +91,7 @@ func (b *Binary) tree(off dwarf.Offset) (n *node, err error) {
 	}
 	stack := []*node{root}
 	for len(stack) > 0 {
-		c, err := r.Next()
+		c, err := next()
 		if err != nil {
 			return nil, fmt.Errorf("read DIE tree at %#x: %w", off, err)
 		}
@@ -252,7 +270,13 @@ func (b *Binary) ranges(e *dwarf.Entry) (rs [][2]uint64) {
 			rs = nil
 		}
 	}()
-	rs, err := b.dw.Ranges(e)
+	u := b.unitOf(e.Offset)
+	if u == nil || b.open(u) != nil {
+		return nil
+	}
+	c := *e
+	c.Offset -= dwarf.Offset(u.start)
+	rs, err := u.data.Ranges(&c)
 	if err != nil {
 		return nil
 	}

@@ -25,9 +25,11 @@ type Func struct {
 // (libdw's dwarf_getfuncs), until fn returns false or an error.
 func (b *Binary) cuFuncs(u *unit, fn func(e *dwarf.Entry) (bool, error)) (err error) {
 	defer recoverDWARF(&err)
-	r := b.dw.Reader()
-	r.Seek(u.off)
-	cu, err := r.Next()
+	r, next, err := b.reader(u, u.off)
+	if err != nil {
+		return err
+	}
+	cu, err := next()
 	if err != nil || cu == nil {
 		return fmt.Errorf("read unit %s: %v", u.name, err)
 	}
@@ -35,7 +37,7 @@ func (b *Binary) cuFuncs(u *unit, fn func(e *dwarf.Entry) (bool, error)) (err er
 		return nil
 	}
 	for {
-		e, err := r.Next()
+		e, err := next()
 		if err != nil {
 			return fmt.Errorf("read unit %s: %w", u.name, err)
 		}
@@ -76,15 +78,17 @@ func (b *Binary) walkInstances(u *unit, origin *dwarf.Entry, fn func(e *dwarf.En
 	defer recoverDWARF(&err)
 	oLine, _ := b.declLine(origin)
 	oFile, hasOFile := attrInt(origin, dwarf.AttrDeclFile)
-	r := b.dw.Reader()
-	r.Seek(u.off)
-	cu, err := r.Next()
+	_, next, err := b.reader(u, u.off)
+	if err != nil {
+		return err
+	}
+	cu, err := next()
 	if err != nil || cu == nil || !cu.Children {
 		return err
 	}
 	depth := 1
 	for depth > 0 {
-		e, err := r.Next()
+		e, err := next()
 		if err != nil {
 			return fmt.Errorf("read unit %s: %w", u.name, err)
 		}

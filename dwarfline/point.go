@@ -26,7 +26,7 @@ func (b *Binary) PointAt(addr uint64) (Location, error) {
 	}
 	var u *unit
 	for _, c := range us {
-		if b.hasPC(c.entry, addr) {
+		if b.open(c) == nil && b.hasPC(c.entry, addr) {
 			u = c
 			break
 		}

@@ -1,7 +1,6 @@
 package dwarfline
 
 import (
-	"debug/dwarf"
 	"debug/elf"
 	"fmt"
 	"strings"
@@ -32,17 +31,17 @@ func layoutSections(ef *elf.File) []uint64 {
 	return base
 }
 
-// relDWARF loads the DWARF of an ET_REL file with its relocations applied
-// against layoutSections.
-func relDWARF(ef *elf.File, base []uint64) (d *dwarf.Data, sects map[string][]byte, err error) {
+// relSections returns the debug sections (and .eh_frame) of an ET_REL
+// file with their relocations applied against layoutSections.
+func relSections(ef *elf.File, base []uint64) (sects map[string][]byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			d, err = nil, fmt.Errorf("malformed DWARF: %v", r)
+			sects, err = nil, fmt.Errorf("malformed relocations: %v", r)
 		}
 	}()
 	syms, err := ef.Symbols()
 	if err != nil {
-		return nil, nil, fmt.Errorf("read symbols for relocations: %w", err)
+		return nil, fmt.Errorf("read symbols for relocations: %w", err)
 	}
 	sects = map[string][]byte{}
 	for i, s := range ef.Sections {
@@ -51,7 +50,7 @@ func relDWARF(ef *elf.File, base []uint64) (d *dwarf.Data, sects map[string][]by
 		}
 		data, err := s.Data()
 		if err != nil {
-			return nil, nil, fmt.Errorf("section %s: %w", s.Name, err)
+			return nil, fmt.Errorf("section %s: %w", s.Name, err)
 		}
 		data = append([]byte(nil), data...)
 		for _, r := range ef.Sections {
@@ -60,27 +59,15 @@ func relDWARF(ef *elf.File, base []uint64) (d *dwarf.Data, sects map[string][]by
 			}
 			rd, err := r.Data()
 			if err != nil {
-				return nil, nil, fmt.Errorf("section %s: %w", r.Name, err)
+				return nil, fmt.Errorf("section %s: %w", r.Name, err)
 			}
 			if err := applyRela(ef, data, rd, syms, base); err != nil {
-				return nil, nil, fmt.Errorf("relocate %s: %w", s.Name, err)
+				return nil, fmt.Errorf("relocate %s: %w", s.Name, err)
 			}
 		}
 		sects[s.Name] = data
 	}
-	get := func(n string) []byte { return sects[".debug_"+n] }
-	d, err = dwarf.New(get("abbrev"), nil, nil, get("info"), get("line"), nil, get("ranges"), get("str"))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read DWARF: %w", err)
-	}
-	for _, n := range []string{"addr", "line_str", "loclists", "rnglists", "str_offsets"} {
-		if s := get(n); s != nil {
-			if err := d.AddSection(".debug_"+n, s); err != nil {
-				return nil, nil, fmt.Errorf("read DWARF section .debug_%s: %w", n, err)
-			}
-		}
-	}
-	return d, sects, nil
+	return sects, nil
 }
 
 // applyRela applies x86-64 RELA relocations (R_X86_64_64, _32, _32S) to

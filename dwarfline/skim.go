@@ -2,7 +2,6 @@ package dwarfline
 
 import (
 	"bytes"
-	"debug/dwarf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -227,6 +226,7 @@ type unitHeader struct {
 	start, end int // the unit, header included
 	dies       int // first DIE
 	version    int
+	unitType   int // DWARF 5 unit type
 	offSize    int
 	addrSize   int
 	abbrevOff  uint64
@@ -247,6 +247,7 @@ func (s *skimmer) header(off int) (unitHeader, error) {
 	h.version = int(c.uint(s.order, 2))
 	if h.version >= 5 {
 		ut := c.u8()
+		h.unitType = int(ut)
 		h.addrSize = int(c.u8())
 		h.abbrevOff = c.uint(s.order, h.offSize)
 		switch ut {
@@ -559,16 +560,6 @@ func (b *Binary) candidateUnits(glob string) ([]*unit, error) {
 	if len(s.info) == 0 || len(s.abbrevs) == 0 {
 		return us, nil
 	}
-	// Map each unit to its header by the offset of its first DIE.
-	hdr := map[dwarf.Offset]int{}
-	for off := 0; off < len(s.info); {
-		h, err := s.header(off)
-		if err != nil {
-			return us, nil
-		}
-		hdr[dwarf.Offset(h.dies)] = off
-		off = h.end
-	}
 	hit := make([]bool, len(us))
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(us) {
@@ -585,14 +576,9 @@ func (b *Binary) candidateUnits(glob string) ([]*unit, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				off, found := hdr[us[i].off]
-				if !found {
-					hit[i] = true
-					continue
-				}
-				ok, _ := s.unitDefines(off, glob)
+				ok, _ := s.unitDefines(us[i].start, glob)
 				hit[i] = ok
-				s.release(off)
+				s.release(us[i].start)
 			}
 		}()
 	}

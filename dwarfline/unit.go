@@ -11,13 +11,19 @@ import (
 
 // unit is one compilation unit, decoded lazily.
 type unit struct {
-	off     dwarf.Offset // offset of the CU DIE
-	entry   *dwarf.Entry
-	name    string
-	compDir string
-	lowPC   uint64
-	hasLow  bool
-	version int // 0 when unknown
+	start, end int          // the unit in .debug_info, header included
+	off        dwarf.Offset // offset of the CU DIE
+
+	openOnce sync.Once
+	openErr  error
+	data     *dwarf.Data  // this unit alone: offsets relative to start
+	raw      *dwarf.Entry // the CU DIE as data decodes it
+	entry    *dwarf.Entry // the CU DIE, offsets in .debug_info
+	name     string
+	compDir  string
+	lowPC    uint64
+	hasLow   bool
+	version  int // 0 when unknown
 
 	linesOnce sync.Once
 	lines     []lineRow // sorted by address (libdw order)
@@ -48,29 +54,98 @@ func (b *Binary) getUnits() ([]*unit, error) {
 	return b.units, b.unitsErr
 }
 
+// readUnits lists the units from their headers alone.
 func (b *Binary) readUnits() (us []*unit, err error) {
-	defer recoverDWARF(&err)
-	r := b.dw.Reader()
-	for {
-		e, err := r.Next()
+	if b.skim == nil {
+		b.skim = b.newSkimmer()
+	}
+	s := b.skim
+	for off := 0; off < len(s.info); {
+		h, err := s.header(off)
 		if err != nil {
 			return us, fmt.Errorf("read compilation units: %w", err)
 		}
-		if e == nil {
-			break
+		// DWARF 5 unit types: compile (1) and partial (3) units only.
+		if h.version < 5 || h.unitType == 1 || h.unitType == 3 {
+			us = append(us, &unit{start: h.start, end: h.end, off: dwarf.Offset(h.dies)})
 		}
-		if e.Tag == dwarf.TagCompileUnit || e.Tag == dwarf.TagPartialUnit {
-			u := &unit{off: e.Offset, entry: e}
-			u.name, _ = e.Val(dwarf.AttrName).(string)
-			u.compDir, _ = e.Val(dwarf.AttrCompDir).(string)
-			if lo, ok := e.Val(dwarf.AttrLowpc).(uint64); ok {
-				u.lowPC, u.hasLow = lo, true
-			}
-			us = append(us, u)
-		}
-		r.SkipChildren()
+		off = h.end
 	}
 	return us, nil
+}
+
+// open decodes the unit's top DIE with a debug/dwarf Data of its own.
+func (b *Binary) open(u *unit) error {
+	u.openOnce.Do(func() { u.openErr = b.openUnit(u) })
+	return u.openErr
+}
+
+func (b *Binary) openUnit(u *unit) (err error) {
+	defer recoverDWARF(&err)
+	s := b.dw
+	d, err := dwarf.New(s.abbrev, nil, nil, s.info[u.start:u.end], s.line, nil, s.ranges, s.str)
+	if err != nil {
+		return fmt.Errorf("read unit at %#x: %w", u.start, err)
+	}
+	for _, x := range []struct {
+		name string
+		data []byte
+	}{{".debug_addr", s.addr}, {".debug_line_str", s.lineStr}, {".debug_loclists", s.loclists},
+		{".debug_rnglists", s.rnglists}, {".debug_str_offsets", s.strOff}} {
+		if len(x.data) > 0 {
+			if err := d.AddSection(x.name, x.data); err != nil {
+				return fmt.Errorf("read unit at %#x: section %s: %w", u.start, x.name, err)
+			}
+		}
+	}
+	u.data = d
+	e, err := d.Reader().Next()
+	if err != nil || e == nil {
+		return fmt.Errorf("read unit at %#x: %v", u.start, err)
+	}
+	u.raw = e
+	c := *e
+	c.Field = append([]dwarf.Field(nil), e.Field...)
+	u.entry = u.fix(&c)
+	u.name, _ = e.Val(dwarf.AttrName).(string)
+	u.compDir, _ = e.Val(dwarf.AttrCompDir).(string)
+	if lo, ok := e.Val(dwarf.AttrLowpc).(uint64); ok {
+		u.lowPC, u.hasLow = lo, true
+	}
+	return nil
+}
+
+// fix turns the unit-relative offsets of an entry its Data decoded into
+// offsets in .debug_info.
+func (u *unit) fix(e *dwarf.Entry) *dwarf.Entry {
+	base := dwarf.Offset(u.start)
+	e.Offset += base
+	for i := range e.Field {
+		if e.Field[i].Class == dwarf.ClassReference {
+			if v, ok := e.Field[i].Val.(dwarf.Offset); ok {
+				e.Field[i].Val = v + base
+			}
+		}
+	}
+	return e
+}
+
+// reader returns a reader of u positioned at the DIE at off, and a next
+// function returning entries with .debug_info offsets.
+func (b *Binary) reader(u *unit, off dwarf.Offset) (*dwarf.Reader, func() (*dwarf.Entry, error), error) {
+	if err := b.open(u); err != nil {
+		return nil, nil, err
+	}
+	r := u.data.Reader()
+	r.Seek(off - dwarf.Offset(u.start))
+	next := func() (*dwarf.Entry, error) {
+		e, err := r.Next()
+		if e != nil {
+			u.fix(e)
+		}
+		return e, err
+	}
+	return r, next, nil
 }
 
 func recoverDWARF(err *error) {
@@ -82,8 +157,8 @@ func recoverDWARF(err *error) {
 // unitOf returns the unit containing the DIE at off.
 func (b *Binary) unitOf(off dwarf.Offset) *unit {
 	us, _ := b.getUnits()
-	i := sort.Search(len(us), func(i int) bool { return us[i].off > off })
-	if i == 0 {
+	i := sort.Search(len(us), func(i int) bool { return dwarf.Offset(us[i].start) > off })
+	if i == 0 || off >= dwarf.Offset(us[i-1].end) {
 		return nil
 	}
 	return us[i-1]
@@ -99,7 +174,10 @@ func (b *Binary) loadLines(u *unit) error {
 
 func (b *Binary) readLines(u *unit) (err error) {
 	defer recoverDWARF(&err)
-	lr, err := b.dw.LineReader(u.entry)
+	if err := b.open(u); err != nil {
+		return err
+	}
+	lr, err := u.data.LineReader(u.raw)
 	if err != nil {
 		return fmt.Errorf("line table of %s: %w", u.name, err)
 	}
