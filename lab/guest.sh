@@ -26,6 +26,7 @@ run() {
 	done >"$d/$n.cmd"
 	local t0 rc
 	t0=$(cut -d' ' -f1 /proc/uptime)
+	echo "lab: [${t0}s] $d/$n: $*"
 	timeout -s KILL $T "$@" >"$d/$n.out" 2>"$d/$n.err" </dev/null
 	rc=$?
 	echo $rc >"$d/$n.rc"
@@ -61,6 +62,8 @@ setup() {
 	mount -t tracefs tracefs $TR
 	mount -t tmpfs tmp /tmp
 	stty -F $SER raw -echo 2>/dev/null
+	# The file steps 4 and 5 read with dd.
+	head -c 10007 /dev/urandom >/tmp/readme
 	D=/out/s0
 	mkdir -p $D
 	uname -r >$D/uname
@@ -135,7 +138,6 @@ step23() {
 step4() {
 	D=/out/s4
 	mkdir -p $D
-	head -c 10007 /dev/urandom >/tmp/readme
 	wc -c </tmp/readme >$D/readme.size
 	for t in perf gperf; do
 		run $D $t.add $t probe -a vfs_read
@@ -177,8 +179,8 @@ step5() {
 		run $D $t.script $t script -i /tmp/v.$t.data
 		run $D $t.del $t probe -d 'probe:*'
 		kprobes $D $t
+		emit s5
 	done
-	emit s5
 }
 
 # Step 6: bad input on a real kernel. The error_log after each tool's attempt
@@ -202,11 +204,9 @@ step6() {
 }
 
 setup
-step1
-step23
-step4
-step5
-step6
+for s in ${STEPS:-1 23 4 5 6}; do
+	step$s
+done
 dmesg >/out/dmesg
 mkdir -p /out/end && cp /out/dmesg /out/end/dmesg
 emit end

@@ -11,7 +11,9 @@
 #   LAB_CACHE     download/build cache (default lab/cache)
 #   LAB_OUT       where the guest's outputs land (default $LAB_CACHE/out)
 #   LAB_ACCEL     tcg (default), kvm, or auto (try kvm, fall back to tcg)
-#   LAB_TIMEOUT   seconds before a hung guest is killed (default 480)
+#   LAB_TIMEOUT   seconds before a hung guest is killed (default 480, 900
+#                 with a vmlinux)
+#   LAB_STEPS     the steps to run (default "1 23 4 5 6")
 #   LAB_VMLINUX   a vmlinux with DWARF: enables step 5 (-k VMLINUX)
 #   LAB_DBG=1     download linux-image-<ver>-cloud-amd64-dbg for step 5
 #   GPERF         the gperf binary (default ./gperf, built by `make build`)
@@ -24,7 +26,7 @@ OUT=${LAB_OUT:-$CACHE/out}
 GPERF=${GPERF:-$ROOT/gperf}
 PERF=/usr/bin/perf
 ACCEL=${LAB_ACCEL:-tcg}
-TIMEOUT=${LAB_TIMEOUT:-480}
+TIMEOUT=${LAB_TIMEOUT:-}
 APT_OPTS=(-y -qq --no-install-recommends -o APT::Get::Upgrade-By-Source-Package=false
 	-o DPkg::Lock::Timeout=600)
 export DEBIAN_FRONTEND=noninteractive
@@ -192,6 +194,7 @@ LINE=$((walk_line - fn_line))
 NOCODE=$((nocode_line - fn_line))
 VMLINUX=${VMLINUX:+/lab/vmlinux}
 KLINE=$KLINE
+STEPS="${LAB_STEPS:-1 23 4 5 6}"
 ENV
 cat >"$RD/init" <<'INIT'
 #!/bin/busybox sh
@@ -222,8 +225,10 @@ if [ -n "$VMLINUX" ]; then
 fi
 
 # --- boot -----------------------------------------------------------------------
-mem=1024
-[ -n "$VMLINUX" ] && mem=3072
+mem=1024 TIMEOUT=${TIMEOUT:-480}
+if [ -n "$VMLINUX" ]; then
+	mem=3072 TIMEOUT=${LAB_TIMEOUT:-900}
+fi
 accel=(-accel tcg,thread=multi -cpu max)
 case $ACCEL in
 tcg) ;;
