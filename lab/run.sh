@@ -37,6 +37,13 @@ die() { printf 'lab: %s\n' "$*" >&2; exit 2; }
 
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
+# One lab run at a time per cache: runs share the cache, and one guest is
+# all two cores can take.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+	log "waiting for another lab run on $CACHE"
+	flock -w 1800 9 || die "another lab run holds $CACHE/.lock"
+fi
 
 # apt_install PKG...: install packages with apt, refusing any plan that would
 # touch linux-perf (the oracle must never change).
