@@ -427,6 +427,12 @@ func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
 			t.Errorf("with --comms %s, stack %q has %d ns, want %d", comm, k, filtered[k], v)
 		}
 	}
+	if t.Failed() && os.Getenv("GPERF_TEST_KEEP") != "" {
+		keep := filepath.Join(os.TempDir(), "gperf-keep-offcpu-"+filepath.Base(filepath.Dir(data))+".data")
+		if b, err := os.ReadFile(data); err == nil && os.WriteFile(keep, b, 0o644) == nil {
+			t.Logf("kept %s", keep)
+		}
+	}
 	for k := range filtered {
 		if !strings.HasPrefix(k, comm+";") {
 			t.Errorf("with --comms %s, stack %q remains", comm, k)

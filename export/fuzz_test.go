@@ -1,44 +1,11 @@
 package export
 
 import (
-	"bytes"
 	"encoding/binary"
-	"os"
 	"testing"
 
 	"github.com/gperf-dev/gperf/tracefs"
 )
-
-// FuzzParseKallsyms: kallsyms files come from perf's build-id cache or the
-// user; any input parses without panicking, and lookups stay inside the
-// symbols' extents.
-func FuzzParseKallsyms(f *testing.F) {
-	if testing.Short() {
-		f.Skip("fuzzing is skipped with -short")
-	}
-	f.Add([]byte("ffffffff81000000 T _text\nffffffff81000000 T startup_64\nffffffff81000100 t x\tmod\nffffffffc0000000 t m\t[mod]\n"))
-	f.Add([]byte("0000000000000000 T a\n"))
-	if b, err := os.ReadFile("/proc/kallsyms"); err == nil && len(b) > 4096 {
-		f.Add(b[:4096])
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		st, _, err := parseKallsyms(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		for i, s := range st.syms {
-			if s.end < s.start && s.end != 0 {
-				t.Fatalf("symbol %d %q ends before it starts: %#x-%#x", i, s.name, s.start, s.end)
-			}
-			if i > 0 && st.syms[i-1].start >= s.start {
-				t.Fatalf("symbols not sorted and unique at %d", i)
-			}
-			if got, ok := st.lookup(s.start); !ok || got.start != s.start {
-				t.Fatalf("lookup(%#x) = %v, %v", s.start, got, ok)
-			}
-		}
-	})
-}
 
 // FuzzDecodeFields: raw sample data is untrusted; decoding it with any
 // format never panics and never reads outside it.

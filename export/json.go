@@ -45,7 +45,7 @@ func WriteJSON(w io.Writer, opts Options) error {
 		b = append(b, `,"period":`...)
 		b = strconv.AppendUint(b, period(r), 10)
 		if st&perfdata.SampleIP != 0 {
-			ip := s.sym.resolve(r.Pid, r.IP, isKernelMode(r.CPUMode()))
+			ip := s.resolveIP(r)
 			b = appendFrame(b, &ip)
 		}
 		if st&perfdata.SampleCallchain != 0 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gperf-dev/gperf/perfdata"
+	"github.com/gperf-dev/gperf/script"
 	"github.com/gperf-dev/gperf/tracefs"
 )
 
@@ -58,15 +59,17 @@ type event struct {
 // session walks one perf.data file with the process state perf keeps:
 // mappings, thread names, and the symbolizer.
 type session struct {
-	opts   Options
-	f      *perfdata.File
-	events []*event
-	byAttr map[*perfdata.EventAttr]*event
-	sel    *event // the selected event, nil for all
-	order  binary.ByteOrder
-	sym    *symbolizer
-	comms  map[uint32]string // by tid
-	gen    map[uint32]uint32 // by pid: bumped when its mappings change
+	opts    Options
+	f       *perfdata.File
+	events  []*event
+	byAttr  map[*perfdata.EventAttr]*event
+	sel     *event // the selected event, nil for all
+	order   binary.ByteOrder
+	sym     *symbolizer        // mappings, build IDs and lines, for pprof
+	names   *script.Symbolizer // symbol names, as gperf script prints them
+	sframes []script.Frame
+	comms   map[uint32]string // by tid
+	gen     map[uint32]uint32 // by pid: bumped when its mappings change
 
 	pids, tids, cpus map[uint32]bool
 	commSet          map[string]bool
@@ -159,23 +162,9 @@ func (s *session) setup() error {
 	for _, b := range s.f.Features.BuildIDs {
 		buildIDs[b.Filename] = hex.EncodeToString(b.BuildID)
 	}
-	s.sym = newSymbolizer(s.opts.Kallsyms, buildIDs, s.sameHost())
+	s.sym = newSymbolizer(buildIDs)
+	s.names = script.NewSymbolizer(s.f, script.SymbolizerOptions{Kallsyms: s.opts.Kallsyms})
 	return nil
-}
-
-// sameHost reports whether the file was recorded on the running kernel,
-// so that /proc/kallsyms and the vDSO describe it.
-func (s *session) sameHost() bool {
-	rel, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return false
-	}
-	host, _ := os.Hostname()
-	f := s.f.Features
-	if f.OSRelease == "" {
-		return true // nothing says otherwise
-	}
-	return f.OSRelease == strings.TrimSpace(string(rel)) && (f.Hostname == "" || f.Hostname == host)
 }
 
 func (s *session) eventNames() string {
@@ -252,6 +241,7 @@ func (s *session) walk(h handlers) error {
 		if err != nil {
 			return fmt.Errorf("read %s: %w", s.opts.Input, err)
 		}
+		s.names.Update(rec)
 		switch r := rec.(type) {
 		case *perfdata.Sample:
 			ev := s.byAttr[r.Attr]
@@ -330,32 +320,35 @@ func (s *session) comm(tid uint32) string {
 }
 
 // stack resolves a sample's callchain (or its IP when it has none), leaf
-// first, as perf script prints it.
+// first, as perf script prints it (at most 127 frames, perf script's
+// default).
 func (s *session) stack(r *perfdata.Sample, dst []Frame) []Frame {
 	dst = dst[:0]
-	kernel := isKernelMode(r.CPUMode())
 	if r.Attr == nil || r.Attr.SampleType&perfdata.SampleCallchain == 0 {
-		return append(dst, s.sym.resolve(r.Pid, r.IP, kernel))
+		return append(dst, s.resolveIP(r))
 	}
-	for _, ip := range r.Callchain {
-		if ip >= contextMax {
-			switch ip {
-			case contextKernel:
-				kernel = true
-			case contextUser:
-				kernel = false
-			case contextHV, contextGuest, contextGuestKernel, contextGuestUser:
-				kernel = false // not resolvable here: shown as unknown
-			}
-			continue
-		}
-		dst = append(dst, s.sym.resolve(r.Pid, ip, kernel))
+	s.sframes = s.names.Callchain(s.sframes[:0], r.Pid, r.Callchain, 0)
+	for i := range s.sframes {
+		dst = append(dst, s.frame(r.Pid, s.sframes[i].IP, s.sframes[i].Symbol))
 	}
 	return dst
 }
 
-func isKernelMode(m uint16) bool {
-	return m == perfdata.MiscKernel || m == perfdata.MiscGuestKernel
+// resolveIP resolves the sampled IP.
+func (s *session) resolveIP(r *perfdata.Sample) Frame {
+	return s.frame(r.Pid, r.IP, s.names.Resolve(r.Pid, r.CPUMode(), r.IP))
+}
+
+func (s *session) frame(pid uint32, addr uint64, sy script.Symbol) Frame {
+	f := Frame{Addr: addr, Kernel: sy.Kernel, Sym: sy.Name, DSO: sy.DSO}
+	if sy.Name != "" {
+		f.SymOff = sy.Off
+	}
+	if f.DSO == "" {
+		f.DSO = "[unknown]"
+	}
+	s.sym.attach(&f, pid)
+	return f
 }
 
 // chainKey appends the bytes that identify a sample's stack for

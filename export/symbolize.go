@@ -8,21 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-)
-
-// Callchain context markers (enum perf_callchain_context in
-// include/uapi/linux/perf_event.h): entries at or above contextMax are
-// not addresses but switch the mode of the entries that follow.
-const (
-	contextHV          = ^uint64(32 - 1)   // (u64)-32
-	contextKernel      = ^uint64(128 - 1)  // (u64)-128
-	contextUser        = ^uint64(512 - 1)  // (u64)-512
-	contextGuest       = ^uint64(2048 - 1) // (u64)-2048
-	contextGuestKernel = ^uint64(2176 - 1) // (u64)-2176
-	contextGuestUser   = ^uint64(2560 - 1) // (u64)-2560
-	contextMax         = ^uint64(4095 - 1) // (u64)-4095
 )
 
 // Frame is one resolved address of a sample's stack.
@@ -33,7 +19,6 @@ type Frame struct {
 	SymOff  uint64 // Addr's offset in Sym
 	DSO     string // file name, "[kernel.kallsyms]", or "[unknown]"
 	mapping *mapping
-	vaddr   uint64 // the address in the DSO's ELF address space
 }
 
 // foldedName is the frame's name in folded stacks and flame graphs: the
@@ -59,16 +44,13 @@ type mapping struct {
 	file              string
 	buildID           string // hex, from the record or the header's build-id table
 	dso               *dso
-	id                uint64 // pprof mapping ID, 0 until used
 }
 
-// dso is a loaded object's symbols.
+// dso is what pprof needs of a mapped file.
 type dso struct {
 	path    string
-	buildID string // from the recording, else read from the file found
-	syms    *symtab
+	buildID string           // from the recording, else read from the file found
 	loads   []elf.ProgHeader // PT_LOAD headers: file offset -> virtual address
-	loaded  bool
 	// dwarfPath is the file with the DWARF line tables (debug file or
 	// the binary), "" if none; lines are opened on first use.
 	dwarfPath  string
@@ -76,31 +58,25 @@ type dso struct {
 	linesTried bool
 }
 
-// symbolizer resolves sampled addresses with the process mappings seen so
-// far, the ELF symbols of the mapped files (or their debug files), and
-// kallsyms for the kernel. It is this package's own thin resolver; see
-// docs/export.md for its limits.
+// symbolizer keeps what pprof needs beyond names: the executable mappings
+// of each process (MMAP/MMAP2 records, replaced on overlap, copied on fork)
+// and the kernel's, the build IDs of the mapped files, and their DWARF
+// line tables. Names come from script.Symbolizer, the resolver behind
+// gperf script's perf-compatible text.
 type symbolizer struct {
 	procs    map[uint32][]*mapping // by pid, sorted by start
 	kernel   []*mapping            // pid -1 mappings
 	dsos     map[string]*dso       // by path + build ID
 	buildIDs map[string]string     // file name -> build ID (header table)
-	kallsyms *symtab
-	kallErr  error
-	kallPath string
-	kallDone bool
-	sameHost bool // the file was recorded on the running kernel
 	debugDir string
 }
 
-func newSymbolizer(kallsymsPath string, buildIDs map[string]string, sameHost bool) *symbolizer {
+func newSymbolizer(buildIDs map[string]string) *symbolizer {
 	home, _ := os.UserHomeDir()
 	return &symbolizer{
 		procs:    map[uint32][]*mapping{},
 		dsos:     map[string]*dso{},
 		buildIDs: buildIDs,
-		kallPath: kallsymsPath,
-		sameHost: sameHost,
 		debugDir: filepath.Join(home, ".debug"),
 	}
 }
@@ -130,14 +106,12 @@ func (s *symbolizer) addMapping(pid uint32, m *mapping) {
 		if o.start < m.start {
 			c := *o
 			c.end = m.start
-			c.id = 0
 			out = append(out, &c)
 		}
 		if o.end > m.end {
 			c := *o
 			c.pgoff += m.end - o.start
 			c.start = m.end
-			c.id = 0
 			out = append(out, &c)
 		}
 	}
@@ -178,67 +152,47 @@ func (s *symbolizer) findMapping(pid uint32, addr uint64) *mapping {
 	return nil
 }
 
-// resolve fills a frame for addr, sampled in pid, in kernel or user mode.
-func (s *symbolizer) resolve(pid uint32, addr uint64, kernel bool) Frame {
-	f := Frame{Addr: addr, Kernel: kernel, DSO: "[unknown]"}
-	if kernel {
-		f.DSO = "[kernel.kallsyms]"
+// attach finds the mapping of a resolved frame, for pprof.
+func (s *symbolizer) attach(f *Frame, pid uint32) {
+	if f.Kernel {
 		for _, m := range s.kernel {
-			if addr >= m.start && addr < m.end {
+			if f.Addr >= m.start && f.Addr < m.end {
 				f.mapping = m
-				if !strings.HasPrefix(m.file, "[kernel.kallsyms]") {
-					f.DSO = m.file
-				}
-				break
+				return
 			}
 		}
-		if t := s.kernelSymbols(); t != nil {
-			if sy, ok := t.lookup(addr); ok {
-				f.Sym, f.SymOff = sy.name, addr-sy.start
-			}
-		}
-		return f
+		return
 	}
-	m := s.findMapping(pid, addr)
-	if m == nil {
-		return f
-	}
-	f.mapping = m
-	f.DSO = m.file
-	d := s.dso(m)
-	if d.syms == nil {
-		return f
-	}
+	f.mapping = s.findMapping(pid, f.Addr)
+}
+
+// vaddr converts a user address in a mapping to the ELF virtual address
+// of its file (through the PT_LOAD headers), for DWARF.
+func (s *symbolizer) vaddr(m *mapping, addr uint64) uint64 {
 	off := addr - m.start + m.pgoff
-	vaddr := off
-	for _, p := range d.loads {
+	for _, p := range s.dso(m).loads {
 		if off >= p.Off && off < p.Off+p.Filesz {
-			vaddr = p.Vaddr + off - p.Off
-			break
+			return p.Vaddr + off - p.Off
 		}
 	}
-	f.vaddr = vaddr
-	if sy, ok := d.syms.lookup(vaddr); ok {
-		f.Sym, f.SymOff = sy.name, vaddr-sy.start
-	}
-	return f
+	return off
 }
 
 // line returns the source line of a user frame. For callers (return
 // addresses) the line of the call instruction is wanted: the one of the
 // byte before.
 func (s *symbolizer) line(f *Frame, caller bool) (srcLine, bool) {
-	if f.Kernel || f.mapping == nil || f.mapping.dso == nil || f.Sym == "" {
+	if f.Kernel || f.mapping == nil || f.Sym == "" {
 		return srcLine{}, false
 	}
-	d := f.mapping.dso
+	d := s.dso(f.mapping)
 	if !d.linesTried {
 		d.linesTried = true
 		if d.dwarfPath != "" {
 			d.lines = openLines(d.dwarfPath)
 		}
 	}
-	pc := f.vaddr
+	pc := s.vaddr(f.mapping, f.Addr)
 	if caller && pc > 0 {
 		pc--
 	}
@@ -251,48 +205,7 @@ func hasDWARF(f *elf.File) bool {
 	return info != nil && line != nil && info.Type != elf.SHT_NOBITS && line.Type != elf.SHT_NOBITS
 }
 
-// kernelSymbols loads kallsyms once: the file given by the user, else
-// perf's build-id cache copy for the recorded kernel, else /proc/kallsyms
-// when the file comes from the running kernel.
-func (s *symbolizer) kernelSymbols() *symtab {
-	if s.kallDone {
-		return s.kallsyms
-	}
-	s.kallDone = true
-	var paths []string
-	if s.kallPath != "" {
-		paths = []string{s.kallPath}
-	} else {
-		if id := s.buildIDs["[kernel.kallsyms]"]; id != "" {
-			paths = append(paths, filepath.Join(s.debugDir, "[kernel.kallsyms]", id, "kallsyms"))
-		}
-		if s.sameHost {
-			paths = append(paths, "/proc/kallsyms")
-		}
-	}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			s.kallErr = err
-			continue
-		}
-		t, nonzero, err := parseKallsyms(f)
-		f.Close()
-		if err != nil {
-			s.kallErr = fmt.Errorf("%s: %w", p, err)
-			continue
-		}
-		if !nonzero {
-			s.kallErr = fmt.Errorf("%s: all addresses are zero (kptr_restrict; run as root)", p)
-			continue
-		}
-		s.kallsyms = t
-		return t
-	}
-	return nil
-}
-
-// dso returns the loaded symbols of a mapping's file.
+// dso returns what is known of a mapping's file, loading it once.
 func (s *symbolizer) dso(m *mapping) *dso {
 	if m.dso != nil {
 		return m.dso
@@ -308,19 +221,11 @@ func (s *symbolizer) dso(m *mapping) *dso {
 	return d
 }
 
-// load finds a file's symbols the way perf looks for them: the runtime
-// binary from perf's build-id cache or its path (checking the build ID
-// when known), and the symbol table from a debug file when one has
-// .symtab (/usr/lib/debug/.build-id, the build-id cache's "debug" copy,
-// .gnu_debuglink), else the binary's own .symtab or .dynsym.
+// load finds a file the way perf does: the runtime binary from perf's
+// build-id cache or its path (checking the build ID when known), and the
+// first file with DWARF among its debug files (the build-id cache's
+// "debug" copy, /usr/lib/debug/.build-id, .gnu_debuglink) and itself.
 func (s *symbolizer) load(d *dso) {
-	d.loaded = true
-	if d.path == "[vdso]" {
-		if s.sameHost {
-			s.loadVDSO(d)
-		}
-		return
-	}
 	if strings.HasPrefix(d.path, "[") || strings.HasPrefix(d.path, "//anon") || strings.HasPrefix(d.path, "/memfd:") {
 		return
 	}
@@ -348,22 +253,18 @@ func (s *symbolizer) load(d *dso) {
 	if rt == nil {
 		return
 	}
-	if hasDWARF(rt) {
-		d.dwarfPath = rtPath
-	}
 	defer rt.Close()
 	for _, p := range rt.Progs {
 		if p.Type == elf.PT_LOAD {
 			d.loads = append(d.loads, p.ProgHeader)
 		}
 	}
-	id := d.buildID
-	if id == "" {
-		id = elfBuildID(rt)
-		d.buildID = id
+	if d.buildID == "" {
+		d.buildID = elfBuildID(rt)
 	}
+	id := d.buildID
 	var debugCandidates []string
-	if id != "" && len(id) > 2 {
+	if len(id) > 2 {
 		debugCandidates = append(debugCandidates,
 			filepath.Join(s.debugDir, d.path, id, "debug"),
 			filepath.Join("/usr/lib/debug/.build-id", id[:2], id[2:]+".debug"))
@@ -378,70 +279,15 @@ func (s *symbolizer) load(d *dso) {
 		if err != nil {
 			continue
 		}
-		if d.dwarfPath == "" && hasDWARF(f) {
-			d.dwarfPath = p
-		}
-		syms := funcSymbols(f, false)
+		ok := hasDWARF(f)
 		f.Close()
-		if len(syms) > 0 {
-			d.syms = newSymtab(syms, false)
+		if ok {
+			d.dwarfPath = p
 			return
 		}
 	}
-	syms := funcSymbols(rt, false)
-	if len(syms) == 0 {
-		syms = funcSymbols(rt, true)
-	}
-	if len(syms) > 0 {
-		d.syms = newSymtab(syms, false)
-	}
-}
-
-// loadVDSO reads this process's vDSO image, which is the recorded one
-// when the file comes from the running kernel.
-func (s *symbolizer) loadVDSO(d *dso) {
-	maps, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(maps), "\n") {
-		if !strings.HasSuffix(line, "[vdso]") {
-			continue
-		}
-		rng, _, _ := strings.Cut(line, " ")
-		a, b, _ := strings.Cut(rng, "-")
-		start, err1 := strconv.ParseUint(a, 16, 64)
-		end, err2 := strconv.ParseUint(b, 16, 64)
-		if err1 != nil || err2 != nil || end <= start || end-start > 1<<20 {
-			return
-		}
-		mem, err := os.Open("/proc/self/mem")
-		if err != nil {
-			return
-		}
-		buf := make([]byte, end-start)
-		_, err = mem.ReadAt(buf, int64(start))
-		mem.Close()
-		if err != nil {
-			return
-		}
-		f, err := safeELF(func() (*elf.File, error) { return elf.NewFile(bytes.NewReader(buf)) })
-		if err != nil {
-			return
-		}
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_LOAD {
-				d.loads = append(d.loads, p.ProgHeader)
-			}
-		}
-		syms := funcSymbols(f, true)
-		if len(syms) == 0 {
-			syms = funcSymbols(f, false)
-		}
-		if len(syms) > 0 {
-			d.syms = newSymtab(syms, false)
-		}
-		return
+	if hasDWARF(rt) {
+		d.dwarfPath = rtPath
 	}
 }
 
@@ -458,45 +304,6 @@ func safeELF(open func() (*elf.File, error)) (f *elf.File, err error) {
 
 func openELF(path string) (*elf.File, error) {
 	return safeELF(func() (*elf.File, error) { return elf.Open(path) })
-}
-
-// funcSymbols returns the function symbols of .symtab (or .dynsym), with
-// zero sizes kept zero for newSymtab to fix up.
-func funcSymbols(f *elf.File, dynamic bool) (out []sym) {
-	defer func() {
-		if recover() != nil {
-			out = nil
-		}
-	}()
-	var syms []elf.Symbol
-	var err error
-	if dynamic {
-		syms, err = f.DynamicSymbols()
-	} else {
-		syms, err = f.Symbols()
-	}
-	if err != nil {
-		return nil
-	}
-	for _, s := range syms {
-		t := elf.ST_TYPE(s.Info)
-		if s.Section == elf.SHN_UNDEF || s.Section == elf.SHN_ABS || s.Name == "" {
-			continue
-		}
-		switch t {
-		case elf.STT_FUNC, elf.STT_GNU_IFUNC:
-		case elf.STT_NOTYPE:
-			// A label in code (perf's elf_sym__is_label), such as
-			// ld.so's _dl_start_user.
-			if int(s.Section) >= len(f.Sections) || f.Sections[s.Section].Flags&elf.SHF_EXECINSTR == 0 {
-				continue
-			}
-		default:
-			continue
-		}
-		out = append(out, sym{start: s.Value, end: s.Value + s.Size, name: s.Name, bind: elf.ST_BIND(s.Info)})
-	}
-	return out
 }
 
 // elfBuildID returns the GNU build ID note of f in hex, or "".
