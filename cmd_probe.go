@@ -77,6 +77,7 @@ func runProbe(c *cli.Context, o probe.Options) error {
 	req := probe.Request{Specs: c.StringSlice("add"), Args: c.Args().Slice()}
 	lo := probe.ListOptions{SourceDir: o.SourceDir, Externs: c.Bool("externs"), NoInlines: o.NoInlines, Warn: o.Stderr}
 	lo.Filter = strings.Join(nonEmpty(c.StringSlice("filter")), "|")
+	lo.Kernel = o.Exec == "" && o.Module == "" && o.Vmlinux != ""
 	bin := o.Exec
 	if bin == "" {
 		bin = o.Module

@@ -77,6 +77,8 @@ type Symbol struct {
 	Type  elf.SymType
 	Bind  elf.SymBind
 	Dyn   bool // from .dynsym
+	// Section is the name of the section the symbol is defined in.
+	Section string
 }
 
 // Open opens an ELF file and its DWARF, if any. A file without DWARF opens
@@ -333,7 +335,11 @@ func (b *Binary) loadSymbols() (out []Symbol, err error) {
 			if b.relBase != nil && int(s.Section) < len(b.relBase) {
 				v += b.relBase[s.Section]
 			}
-			out = append(out, Symbol{Name: s.Name, Value: v, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info), Dyn: dyn})
+			var sec string
+			if int(s.Section) < len(b.elf.Sections) {
+				sec = b.elf.Sections[s.Section].Name
+			}
+			out = append(out, Symbol{Name: s.Name, Value: v, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info), Dyn: dyn, Section: sec})
 		}
 	}
 	st, err := b.elf.Symbols()

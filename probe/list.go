@@ -22,12 +22,15 @@ type ListOptions struct {
 	SourceDir string
 	// Externs is --externs (with -V): show global variables too.
 	Externs bool
-	// Filter is the filter: --filter for -V, the FILTER of --funcs=FILTER
-	// for --funcs (perf 6.1 ignores --filter there); "" selects perf's
-	// default for the command.
+	// Filter is the filter: --filter for -V; for --funcs, perf ORs the
+	// FILTER of --funcs=FILTER (or its default) with --filter's. ""
+	// selects perf's default for the command.
 	Filter string
 	// NoInlines is --no-inlines.
 	NoInlines bool
+	// Kernel is set for a vmlinux (-k): perf lists only the symbols of
+	// its .text section (the others belong to maps of their own).
+	Kernel bool
 	// Warn receives warnings (perf prints them on stderr); nil discards.
 	Warn io.Writer
 }
@@ -268,6 +271,9 @@ func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 	}
 	var names []string
 	for _, s := range syms {
+		if opts.Kernel && s.Section != ".text" {
+			continue
+		}
 		if flt.Match(s.Name) {
 			names = append(names, s.Name)
 		}

@@ -83,8 +83,7 @@ func TestListMatchesPerf(t *testing.T) {
 					return pr
 				}
 				cmp("--funcs", func(w *bytes.Buffer) error { return probe.ShowFuncs(w, bin, probe.ListOptions{}) }, "--funcs")
-				// perf 6.1 takes the filter of --funcs=FILTER only (it
-				// ignores --filter there).
+				// The filter of --funcs=FILTER (perf ORs --filter with it).
 				cmp("--funcs=FILTER", func(w *bytes.Buffer) error {
 					return probe.ShowFuncs(w, bin, probe.ListOptions{Filter: "*shape* | lib_*"})
 				}, "--funcs=*shape* | lib_*")
