@@ -33,13 +33,19 @@ func (d *dwarfInfo) Close() error { return d.b.Close() }
 // caller decides (perf tries the symbol table, then gives up).
 func (d *dwarfInfo) ProbePoints(sp *Spec, o *Options, uprobe bool) ([]probePoint, error) {
 	p := sp.Point
+	if p.HasLazy {
+		ps, err := d.lazyPoints(sp, o, uprobe)
+		if err != nil {
+			return nil, err
+		}
+		return d.points(ps, sp, o)
+	}
 	ps, err := d.b.Resolve(dwarfline.PointSpec{
 		Function:  p.Function,
 		File:      p.File,
 		Line:      p.Line,
 		Offset:    p.Offset,
 		Return:    p.Return,
-		Lazy:      p.Lazy,
 		NoInlines: o.NoInlines,
 		Uprobe:    uprobe,
 		WithVars:  sp.hasVars(),
@@ -52,6 +58,12 @@ func (d *dwarfInfo) ProbePoints(sp *Spec, o *Options, uprobe bool) ([]probePoint
 	if err != nil {
 		return nil, resolveError(sp, err)
 	}
+	return d.points(ps, sp, o)
+}
+
+// points translates the arguments at each probe address.
+func (d *dwarfInfo) points(ps []*dwarfline.Probe, sp *Spec, o *Options) ([]probePoint, error) {
+	uprobe := o.Exec != ""
 	topts := dwarfline.TranslateOptions{
 		HexUnsigned: strings.Contains(o.readme(), "x8/16/32/64"),
 		Uprobe:      uprobe,
