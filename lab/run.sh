@@ -262,16 +262,19 @@ fi
 log "guest finished"
 
 # --- results --------------------------------------------------------------------
-# results.log holds "@@BEGIN step" / base64 of a tar of /out/step / "@@END step".
+# results.log holds "@@BEGIN step" / base64 of a tar of /out/step / "@@END step";
+# a step may be sent more than once (each time whole so far): the blocks are
+# unpacked in order, so a block cut short by a killed guest loses only itself.
 awk -v out="$OUT" '
-	/^@@BEGIN / {name=$2; f=out "/" name ".b64"; printf "" > f; on=1; next}
+	/^@@BEGIN / {f = sprintf("%s/%03d.%s.b64", out, ++k, $2); printf "" > f; on=1; next}
 	/^@@END / {on=0; close(f); next}
 	on {sub(/\r$/, ""); print >> f}
 ' "$OUT/results.log"
 rm -f "$CACHE/initramfs-vmlinux"
 for b in "$OUT"/*.b64; do
 	[ -e "$b" ] || continue
-	base64 -d "$b" | tar -x -C "$OUT" && rm "$b"
+	base64 -d "$b" 2>/dev/null | tar -x -C "$OUT" 2>/dev/null || log "block $(basename "$b") is incomplete"
+	rm "$b"
 done
 ec=0
 bash "$LAB/check.sh" "$OUT" || ec=$?
