@@ -795,12 +795,41 @@ func (l *lab) print() int {
 		fmt.Fprintf(w, "  %s %s (%d/%d)", s, v, c[0], c[1])
 	}
 	fmt.Fprintln(w)
+	fmt.Fprintf(w, "guest time (s), perf/gperf:")
+	for _, st := range []string{"s1", "s23", "s4", "s5", "s6"} {
+		if t := l.times(st); t[0]+t[1] > 0 {
+			fmt.Fprintf(w, "  %s %.1f/%.1f", strings.TrimPrefix(st, "s"), t[0], t[1])
+		}
+	}
+	fmt.Fprintln(w)
 	if failed > 0 {
 		fmt.Fprintf(w, "kernel lab: %d check(s) FAILED (diffs in %s)\n", failed, l.diffs)
 		return 1
 	}
 	fmt.Fprintln(w, "kernel lab: all checks passed")
 	return 0
+}
+
+// times sums the guest's wall time of the commands perf and gperf ran in
+// a step (the first word of each command line names the tool).
+func (l *lab) times(step string) [2]float64 {
+	var t [2]float64
+	files, _ := filepath.Glob(filepath.Join(l.out, step, "*.time"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		sec, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+		if err != nil {
+			continue
+		}
+		cmd := l.read(step, strings.TrimSuffix(filepath.Base(f), ".time")+".cmd")
+		switch strings.SplitN(cmd, " ", 2)[0] {
+		case "perf":
+			t[0] += sec
+		case "gperf":
+			t[1] += sec
+		}
+	}
+	return t
 }
 
 func (l *lab) rowsOf(step string) []row {
