@@ -74,6 +74,18 @@ func script(t *testing.T, file string, args ...string) string {
 	return r.Stdout
 }
 
+// sameScript checks that gperf script prints what perf script prints for
+// a gperf-recorded file.
+func sameScript(t *testing.T, file string, args ...string) {
+	t.Helper()
+	want := script(t, file, args...)
+	r := testutil.Run(t, "", gperf(t), append([]string{"script", "-i", file}, args...)...)
+	if r.Code != 0 {
+		t.Fatalf("gperf script -i %s: exit %d\n%s", file, r.Code, r.Stderr)
+	}
+	testutil.Same(t, "script on gperf's file", "perf script", want, "gperf script", r.Stdout)
+}
+
 var (
 	// "   comm  PID/TID [CPU] TIME:" at the start of each sample line
 	reHead = regexp.MustCompile(`(?m)^(\s*\S+)\s+\d+(/\d+)?\s+\[\d+\]\s+\d+\.\d+:`)
@@ -182,6 +194,7 @@ func TestUprobeArgs(t *testing.T) {
 	}
 	testutil.Same(t, "perf script", "perf's file", normalize(want), "gperf's file", normalize(got))
 	testutil.Same(t, "perf evlist -v", "perf's file", evlist(t, pf), "gperf's file", evlist(t, gf))
+	sameScript(t, gf)
 	st := stats(t, gf)
 	if n := statCount(st, "SAMPLE"); n != len(printed) {
 		t.Errorf("perf report --stats: %d samples, want %d", n, len(printed))
@@ -217,6 +230,7 @@ func TestRawSyscallsFilter(t *testing.T) {
 	}
 	testutil.Same(t, "perf script", "perf's file", normalize(want), "gperf's file", normalize(got))
 	testutil.Same(t, "perf evlist -v", "perf's file", evlist(t, pf), "gperf's file", evlist(t, gf))
+	sameScript(t, gf)
 	stats(t, gf)
 }
 
@@ -250,6 +264,7 @@ func TestCPUClockCallGraph(t *testing.T) {
 	if pt == 0 || gt == 0 || gn*2*pt < pn*gt {
 		t.Errorf("gperf resolved %d/%d samples through main <- hot_caller, perf %d/%d", gn, gt, pn, pt)
 	}
+	sameScript(t, gf)
 	stats(t, gf)
 }
 
@@ -265,6 +280,7 @@ func TestSchedSwitchAllCPUs(t *testing.T) {
 		t.Errorf("gperf recorded %d switches, the fixture slept 20 times:\n%s", statCount(st, "SAMPLE"), st)
 	}
 	got := script(t, gf)
+	sameScript(t, gf)
 	if n := strings.Count(got, "prev_comm=hot-"); n < 20 {
 		t.Errorf("%d switches away from the fixture, want at least 20", n)
 	}
@@ -286,6 +302,8 @@ func TestEvlistParity(t *testing.T) {
 		{"-e", "page-faults", "-e", "sched:sched_process_exec", "-g"},
 		{"-C", "0", "-e", "cpu-clock:u"},
 		{"-e", "context-switches", "--call-graph", "fp"},
+		{"-c", "20000"}, // perf's default event
+		{"-e", "cycles"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			dir := t.TempDir()

@@ -54,6 +54,14 @@ var softwareEvents = map[string]uint64{
 	"cgroup-switches":  11,
 }
 
+// Hardware events perf knows by name (enum perf_hw_id, event_symbols_hw).
+var hardwareEvents = map[string]uint64{
+	"cycles": 0, "cpu-cycles": 0, "instructions": 1, "cache-references": 2,
+	"cache-misses": 3, "branch-instructions": 4, "branches": 4, "branch-misses": 5,
+	"bus-cycles": 6, "stalled-cycles-frontend": 7, "idle-cycles-frontend": 7,
+	"stalled-cycles-backend": 8, "idle-cycles-backend": 8, "ref-cycles": 9,
+}
+
 // canonical names perf prints for aliased software events.
 var softwareNames = map[uint64]string{
 	0: "cpu-clock", 1: "task-clock", 2: "page-faults", 3: "context-switches",
@@ -160,8 +168,17 @@ func resolveEvent(spec string, tp tracepoints) ([]*event, error) {
 		}
 		return []*event{e}, nil
 	}
+	if cfg, ok := hardwareEvents[name]; ok {
+		e := &event{name: spec}
+		e.attr.Type = perfdata.TypeHardware
+		e.attr.Config = cfg
+		if err := parseModifiers(e, mods); err != nil {
+			return nil, err
+		}
+		return []*event{e}, nil
+	}
 	if mods == "" {
-		return nil, fmt.Errorf("parse event %q: %w (not a software event or system:name tracepoint)", spec, ErrEventNotFound)
+		return nil, fmt.Errorf("parse event %q: %w (not a hardware or software event or a system:name tracepoint)", spec, ErrEventNotFound)
 	}
 	// system:name with optional glob characters in either part.
 	system, evname := name, mods

@@ -12,6 +12,10 @@ import (
 	"github.com/gperf-dev/gperf/perfdata"
 )
 
+// ErrNotSupported is wrapped by errors saying the kernel or the machine
+// lacks an event (no PMU for hardware events, an unknown config).
+var ErrNotSupported = errors.New("not supported")
+
 // ErrPermission is wrapped by errors caused by missing privileges
 // (perf_event_paranoid, CAP_PERFMON, tracefs permissions).
 var ErrPermission = errors.New("permission denied")
@@ -83,9 +87,8 @@ func openError(name string, pid, cpu int, err error) error {
 		return fmt.Errorf("open event %s (%s): too many open files (%w); raise the limit with 'ulimit -n'", name, where, err)
 	case errors.Is(err, unix.ESRCH):
 		return fmt.Errorf("open event %s (%s): no such process: %w", name, where, err)
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP):
-		return fmt.Errorf("open event %s (%s): the kernel does not support this event: %w", name, where, err)
-	case errors.Is(err, unix.EMFILE):
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
+		return fmt.Errorf("open event %s (%s): %w on this machine (%w)", name, where, ErrNotSupported, err)
 	}
 	return fmt.Errorf("open event %s (%s): %w", name, where, os.NewSyscallError("perf_event_open", err))
 }

@@ -436,7 +436,7 @@ func (s *session) openAll() error {
 		for ci, cpu := range s.cpus {
 			for ti, tid := range s.threads {
 				fd, id, err := openCounter(&e.attr, e.name, tid, cpu)
-				if err != nil && len(s.counters[ei]) == 0 && fallbackUser(e, err) {
+				if err != nil && len(s.counters[ei]) == 0 && (fallbackUser(e, err) || fallbackCycles(e, err)) {
 					fd, id, err = openCounter(&e.attr, e.name, tid, cpu)
 				}
 				if err != nil {
@@ -521,6 +521,23 @@ func fallbackUser(e *event, err error) bool {
 		e.name += "u"
 	} else {
 		e.name += ":u"
+	}
+	return true
+}
+
+// fallbackCycles is perf's fallback from the cycles hardware event to
+// cpu-clock when there is no PMU (a VM): the name becomes "cpu-clock"
+// with the modifiers it had.
+func fallbackCycles(e *event, err error) bool {
+	a := &e.attr
+	if a.Type != perfdata.TypeHardware || a.Config != 0 || !errors.Is(err, ErrNotSupported) {
+		return false
+	}
+	a.Type, a.Config = perfdata.TypeSoftware, 0
+	_, mods, _ := strings.Cut(e.name, ":")
+	e.name = "cpu-clock"
+	if mods != "" {
+		e.name += ":" + mods
 	}
 	return true
 }
