@@ -72,9 +72,8 @@ func (o *output) commit() error {
 	if o.f == nil {
 		return nil
 	}
-	if err := o.w.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", o.path, err)
-	}
+	// No flush here: the writer goroutine owns the file's offset and
+	// buffer by now (its periodic flush keeps the header current).
 	if st, err := os.Stat(o.path); err == nil && st.Size() > 0 {
 		if err := os.Rename(o.path, o.path+".old"); err != nil {
 			return fmt.Errorf("move %s to %s.old: %w", o.path, o.path, err)
