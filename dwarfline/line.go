@@ -208,11 +208,6 @@ func (b *Binary) FindLineRange(spec LineRangeSpec) (*LineRange, error) {
 	if err != nil {
 		return nil, err
 	}
-	if spec.Function != "" {
-		if us, err = b.candidateUnits(spec.Function); err != nil {
-			return nil, err
-		}
-	}
 	lr := &LineRange{Function: spec.Function, Start: spec.Start, End: spec.End}
 	set := map[int]bool{}
 	var fname string
@@ -238,20 +233,17 @@ func (b *Binary) FindLineRange(spec LineRangeSpec) (*LineRange, error) {
 		}
 		return b.walkFuncLines(u, rt, walkCB)
 	}
-	for _, u := range us {
-		if len(set) > 0 {
-			break
-		}
+	perUnit := func(u *unit) (bool, error) {
 		var cuFile string
 		if spec.File != "" {
 			if cuFile = b.unitHasFile(u, spec.File); cuFile == "" {
-				continue
+				return false, nil
 			}
 		}
 		if spec.Function == "" {
 			fname, lnoS, lnoE = cuFile, spec.Start, spec.End
 			if err := byLine(u, nil); err != nil {
-				return nil, err
+				return false, err
 			}
 		} else {
 			err := b.cuFuncs(u, func(e *dwarf.Entry) (bool, error) {
@@ -274,12 +266,27 @@ func (b *Binary) FindLineRange(spec LineRangeSpec) (*LineRange, error) {
 				})
 			})
 			if err != nil {
-				return nil, err
+				return false, err
 			}
 		}
 		if len(set) > 0 {
 			lr.CompDir = u.compDir
+			return true, nil
 		}
+		return false, nil
+	}
+	if spec.Function != "" {
+		err = b.eachCandidate(spec.Function, perUnit)
+	} else {
+		for _, u := range us {
+			var stop bool
+			if stop, err = perUnit(u); err != nil || stop {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(set) == 0 {
 		what := spec.Function

@@ -63,6 +63,15 @@ func (b *Binary) newSkimmer() *skimmer {
 	if sec := b.elf.Section(".debug_info"); sec != nil && b.relSects == nil && b.mm != nil && len(s.info) > 0 &&
 		sec.Offset+uint64(len(s.info)) <= uint64(len(b.mm)) && &b.mm[sec.Offset] == &s.info[0] {
 		s.infoOff, s.mapped = int(sec.Offset), true
+		// No fault-around or read-ahead: the skimmer jumps over
+		// children, and pages it does not read need not be resident.
+		ps := os.Getpagesize()
+		start := s.infoOff / ps * ps
+		end := (s.infoOff + len(s.info) + ps - 1) / ps * ps
+		if end > len(b.mm) {
+			end = len(b.mm)
+		}
+		unix.Madvise(b.mm[start:end], unix.MADV_RANDOM)
 	}
 	return s
 }
@@ -538,9 +547,18 @@ func (s *skimmer) release(off int) {
 	if err != nil {
 		return
 	}
+	s.releaseRange(h.start, h.end)
+}
+
+// releaseRange drops the pages of info[from:to] (rounded out to pages:
+// a page shared with a unit being read is simply read again).
+func (s *skimmer) releaseRange(from, to int) {
+	if !s.mapped {
+		return
+	}
 	ps := os.Getpagesize()
-	start := (s.infoOff + h.start + ps - 1) / ps * ps
-	end := (s.infoOff + h.end) / ps * ps
+	start := (s.infoOff + from) / ps * ps
+	end := min((s.infoOff+to+ps-1)/ps*ps, len(s.b.mm))
 	if end > start {
 		unix.Madvise(s.b.mm[start:end], unix.MADV_DONTNEED)
 	}
@@ -549,45 +567,66 @@ func (s *skimmer) release(off int) {
 // candidateUnits returns the units that may define a function matching
 // glob, in order, scanning with all CPUs.
 func (b *Binary) candidateUnits(glob string) ([]*unit, error) {
+	var out []*unit
+	err := b.eachCandidate(glob, func(u *unit) (bool, error) {
+		out = append(out, u)
+		return false, nil
+	})
+	return out, err
+}
+
+// eachCandidate calls fn, in unit order, on each unit that may define a
+// function matching glob, until fn says stop. Units are skimmed in
+// parallel batches ahead of fn, so a query that stops at the first match
+// (perf -L) reads no further than it must.
+func (b *Binary) eachCandidate(glob string, fn func(*unit) (stop bool, err error)) error {
 	us, err := b.getUnits()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if b.skim == nil {
 		b.skim = b.newSkimmer()
 	}
 	s := b.skim
 	if len(s.info) == 0 || len(s.abbrevs) == 0 {
-		return us, nil
-	}
-	hit := make([]bool, len(us))
-	workers := runtime.GOMAXPROCS(0)
-	if workers > len(us) {
-		workers = len(us)
-	}
-	var wg sync.WaitGroup
-	next := make(chan int, len(us))
-	for i := range us {
-		next <- i
-	}
-	close(next)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				ok, _ := s.unitDefines(us[i].start, glob)
-				hit[i] = ok
-				s.release(us[i].start)
+		for _, u := range us {
+			if stop, err := fn(u); err != nil || stop {
+				return err
 			}
-		}()
+		}
+		return nil
 	}
-	wg.Wait()
-	var out []*unit
-	for i, u := range us {
-		if hit[i] {
-			out = append(out, u)
+	workers := runtime.GOMAXPROCS(0)
+	batch := 8 * workers
+	hit := make([]bool, batch)
+	for lo := 0; lo < len(us); lo += batch {
+		hi := min(lo+batch, len(us))
+		var wg sync.WaitGroup
+		next := make(chan int, hi-lo)
+		for i := lo; i < hi; i++ {
+			next <- i
+		}
+		close(next)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					ok, _ := s.unitDefines(us[i].start, glob)
+					hit[i-lo] = ok
+					s.release(us[i].start)
+				}
+			}()
+		}
+		wg.Wait()
+		for i := lo; i < hi; i++ {
+			if !hit[i-lo] {
+				continue
+			}
+			if stop, err := fn(us[i]); err != nil || stop {
+				return err
+			}
 		}
 	}
-	return out, nil
+	return nil
 }

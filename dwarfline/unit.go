@@ -60,6 +60,7 @@ func (b *Binary) readUnits() (us []*unit, err error) {
 		b.skim = b.newSkimmer()
 	}
 	s := b.skim
+	released := 0
 	for off := 0; off < len(s.info); {
 		h, err := s.header(off)
 		if err != nil {
@@ -70,7 +71,14 @@ func (b *Binary) readUnits() (us []*unit, err error) {
 			us = append(us, &unit{start: h.start, end: h.end, off: dwarf.Offset(h.dies)})
 		}
 		off = h.end
+		// The walk faults in a page (and its neighbours) per unit:
+		// let them go as it goes.
+		if len(us)%32 == 0 {
+			s.releaseRange(released, off)
+			released = off
+		}
 	}
+	s.releaseRange(released, len(s.info))
 	return us, nil
 }
 
