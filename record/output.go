@@ -28,6 +28,8 @@ type output struct {
 	prov      []perfdata.Section // RESERVED first
 	provBits  perfdata.FeatureSet
 	lastFlush time.Time
+	// provRecords counts the provisional records written.
+	provRecords int
 }
 
 func (s *session) createOutput() (*output, error) {
@@ -165,6 +167,7 @@ func (o *output) provisional(feat *perfdata.Features) error {
 			return err
 		}
 		o.prov = append(o.prov, perfdata.Section{Offset: off, Size: uint64(len(b))})
+		o.provRecords++
 		o.provBits.Set(f)
 	}
 	return nil
@@ -190,6 +193,7 @@ func (o *output) flush() error {
 	if err := o.w.WriteRaw(rec); err != nil {
 		return err
 	}
+	o.provRecords++
 	if err := o.w.Flush(); err != nil {
 		return err
 	}

@@ -713,8 +713,8 @@ func (s *session) record() (*Result, error) {
 		nfds     int64
 		timeOff  = sampleTimeOffset(&s.evs[0].attr)
 		ipOff    = 8 + sampleIPOffset(&s.evs[0].attr)
-		chunks   = make(chan chunk, 4*len(s.cpus)+4)
-		poolSize = 2*len(s.cpus) + 2
+		chunks   = make(chan chunk, 1024)
+		poolSize = chunkBuffers(len(s.cpus), s.pages*unix.Getpagesize())
 	)
 	for _, cs := range s.counters {
 		nfds += int64(len(cs))
@@ -854,6 +854,7 @@ wait:
 	for _, r := range s.readers {
 		res.Wakeups += r.wakeups
 		st.samples += r.st.samples
+		st.records += r.st.records
 		st.lostRecords += r.st.lostRecords
 		st.lost += r.st.lost
 		if r.st.firstTime != 0 && (st.firstTime == 0 || r.st.firstTime < st.firstTime) {
@@ -874,7 +875,7 @@ wait:
 	if res.Lost == 0 {
 		res.Lost = st.lost
 	}
-	res.Records = uint64(sy.n) + wr.records
+	res.Records = uint64(sy.n) + wr.records + st.records + uint64(out.provRecords)
 	if wr.err != nil {
 		s.warnf("gperf record: %v\n", wr.err)
 	}
@@ -938,6 +939,20 @@ func sampleIPOffset(a *perfdata.EventAttr) int {
 		return 8
 	}
 	return 0
+}
+
+// chunkBuffers is how many chunk buffers readers may fill ahead of the
+// writer: enough that a reader of a small ring (-m 1) rarely waits for the
+// writer, with at most about 64 MiB in flight for large rings.
+func chunkBuffers(ncpu, ringBytes int) int {
+	n := (64 << 20) / ringBytes
+	if min := 2*ncpu + 2; n < min {
+		n = min
+	}
+	if n > 512 {
+		n = 512
+	}
+	return n
 }
 
 // writerResult is what the writer goroutine reports.
