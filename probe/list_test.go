@@ -475,3 +475,20 @@ func TestTranslatedValuesEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseLineRange: any -L argument parses or fails with an error, and
+// a parsed range is ordered.
+func FuzzParseLineRange(f *testing.F) {
+	if testing.Short() {
+		f.Skip("fuzzing skipped in -short mode")
+	}
+	for _, s := range []string{"func", "func:3", "func:3+2", "func:3-7", "func@a.c:1", "dir/a.c:10-20", "f:7-3", "f:", ":", "@", "a.c:+", "f:1-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		lr, err := probe.ParseLineRange(s)
+		if err == nil && lr.Start > lr.End {
+			t.Errorf("ParseLineRange(%q) = %+v: start after end", s, lr)
+		}
+	})
+}
