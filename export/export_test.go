@@ -283,7 +283,7 @@ func parseFoldedText(t *testing.T, s string) (map[string]uint64, uint64) {
 func checkFolded(t *testing.T, data string) {
 	var buf bytes.Buffer
 	if err := export.WriteFolded(&buf, export.Options{Input: data}); err != nil {
-		t.Fatal(err)
+		readFailed(t, data, err)
 	}
 	got, total := parseFoldedText(t, buf.String())
 	t.Logf("%d samples in %d distinct stacks", total, len(got))
@@ -374,7 +374,7 @@ func TestOffCPU(t *testing.T) {
 func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
 	var buf bytes.Buffer
 	if err := export.WriteFolded(&buf, export.Options{Input: data, OffCPU: true}); err != nil {
-		t.Fatal(err)
+		readFailed(t, data, err)
 	}
 	got, total := parseFoldedText(t, buf.String())
 	want := perfOffCPU(t, data)
@@ -452,4 +452,23 @@ func lostRecords(t *testing.T, data string) string {
 		}
 	}
 	return strings.Join(lost, ", ")
+}
+
+// readFailed fails the test for an input gperf could not read, saying
+// whether perf script reads it (a gperf reader bug) or not (a bad file,
+// e.g. from a recorder bug); with GPERF_TEST_KEEP the file is kept.
+func readFailed(t *testing.T, data string, err error) {
+	t.Helper()
+	r := testutil.RunPerf(t, filepath.Dir(data), "script", "-i", data)
+	verdict := "perf script reads it"
+	if r.Code != 0 {
+		verdict = "perf script fails too: " + strings.TrimSpace(r.Stderr)
+	}
+	if os.Getenv("GPERF_TEST_KEEP") != "" {
+		keep := filepath.Join(os.TempDir(), "gperf-keep-"+filepath.Base(filepath.Dir(filepath.Dir(data)))+".data")
+		if b, err := os.ReadFile(data); err == nil && os.WriteFile(keep, b, 0o644) == nil {
+			verdict += "; kept in " + keep
+		}
+	}
+	t.Fatalf("%v (%s)", err, verdict)
 }
