@@ -195,6 +195,8 @@ func TestUprobeArgs(t *testing.T) {
 	testutil.Same(t, "perf script", "perf's file", normalize(want), "gperf's file", normalize(got))
 	testutil.Same(t, "perf evlist -v", "perf's file", evlist(t, pf), "gperf's file", evlist(t, gf))
 	sameScript(t, gf)
+	bl := func(file string) string { return testutil.RunPerf(t, dir, "buildid-list", "-i", file).Stdout }
+	testutil.Same(t, "perf buildid-list", "perf's file", bl(pf), "gperf's file", bl(gf))
 	st := stats(t, gf)
 	if n := statCount(st, "SAMPLE"); n != len(printed) {
 		t.Errorf("perf report --stats: %d samples, want %d", n, len(printed))
@@ -475,4 +477,31 @@ func TestSummary(t *testing.T) {
 	if p, g := samples.FindStringSubmatch(pr.Stderr), samples.FindStringSubmatch(gr.Stderr); p == nil || g == nil || p[1] != g[1] {
 		t.Errorf("sample counts differ: perf %q, gperf %q", pr.Stderr, gr.Stderr)
 	}
+}
+
+// TestHeaderParity: the header features describe the machine as perf's
+// do (perf report --header-only -I), apart from what changes run to run.
+func TestHeaderParity(t *testing.T) {
+	kernelReady(t)
+	dir := t.TempDir()
+	_, _, pf, gf := both(t, dir, "-e", "raw_syscalls:sys_enter", "--", "true")
+	volatile := regexp.MustCompile(`captured on|data offset|data size|feat offset|cmdline|time of|sample duration|perf version|meminfo|^# event|^#\s*$`)
+	header := func(file string) string {
+		r := testutil.RunPerf(t, dir, "report", "--header-only", "-I", "-i", file)
+		if r.Code != 0 {
+			t.Fatalf("perf report --header-only -i %s: %s", file, r.Stderr)
+		}
+		var keep []string
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if !volatile.MatchString(l) {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	testutil.Same(t, "perf report --header-only -I", "perf's file", header(pf), "gperf's file", header(gf))
+	bl := func(file string) string {
+		return testutil.RunPerf(t, dir, "buildid-list", "-i", file).Stdout
+	}
+	testutil.Same(t, "perf buildid-list", "perf's file", bl(pf), "gperf's file", bl(gf))
 }

@@ -122,15 +122,15 @@ func (s *stats) scan(b []byte) error {
 			}
 		case recordMmap2:
 			// pid, tid, addr, len, pgoff, maj, min, ino, ino_gen, prot, flags, filename
-			if len(rec) >= 8+72 {
-				prot := binary.LittleEndian.Uint32(rec[8+64:])
+			if len(rec) >= 72 {
+				prot := binary.LittleEndian.Uint32(rec[64:])
 				if prot&protExec != 0 {
 					s.mmaps = append(s.mmaps, mmapSeen{
 						pid:      binary.LittleEndian.Uint32(rec[8:]),
 						addr:     binary.LittleEndian.Uint64(rec[16:]),
 						len:      binary.LittleEndian.Uint64(rec[24:]),
 						pgoff:    binary.LittleEndian.Uint64(rec[32:]),
-						filename: cString(rec[8+72:]),
+						filename: cString(rec[72:]),
 					})
 				}
 			}

@@ -38,6 +38,7 @@ func systemFeatures(f *perfdata.Features, cmdline []string, version string) {
 	f.NUMANodes = numaNodes()
 	f.PMUMappings = pmuMappings()
 	f.Caches = caches(online)
+	f.MemTopology = memTopology()
 	// perf 6.1 writes these with no entries when it has no BPF
 	// programs or PMU capabilities to describe.
 	if f.Raw == nil {
@@ -248,4 +249,43 @@ func caches(n int) []perfdata.CacheLevel {
 	// perf sorts by level only (cpu_cache_level__sort).
 	sort.SliceStable(l, func(i, j int) bool { return l[i].Level < l[j].Level })
 	return l
+}
+
+// memTopology is write_mem_topology: the memory block size, and per NUMA
+// node a bitmap of its memory blocks (memoryN links in the node's sysfs
+// directory), nodes in order.
+func memTopology() *perfdata.MemTopology {
+	bs, err := strconv.ParseUint(readTrim("/sys/devices/system/memory/block_size_bytes"), 16, 64)
+	if err != nil {
+		return nil
+	}
+	nodes, err := parseCPUList(readTrim("/sys/devices/system/node/online"))
+	if err != nil || len(nodes) == 0 {
+		return nil
+	}
+	m := &perfdata.MemTopology{Version: 1, BlockSize: bs}
+	for _, n := range nodes {
+		ents, err := os.ReadDir(fmt.Sprintf("/sys/devices/system/node/node%d", n))
+		if err != nil {
+			return nil
+		}
+		var idx []uint64
+		max := uint64(0)
+		for _, e := range ents {
+			v, err := strconv.ParseUint(strings.TrimPrefix(e.Name(), "memory"), 10, 64)
+			if err != nil || !strings.HasPrefix(e.Name(), "memory") || v > 1<<24 {
+				continue
+			}
+			idx = append(idx, v)
+			if v+1 > max {
+				max = v + 1
+			}
+		}
+		set := make([]uint64, (max+63)/64)
+		for _, v := range idx {
+			set[v/64] |= 1 << (v % 64)
+		}
+		m.Nodes = append(m.Nodes, perfdata.MemNode{Node: uint64(n), Size: max, Bits: max, Set: set})
+	}
+	return m
 }
