@@ -82,7 +82,9 @@ func recordCommand() *cli.Command {
 // recordEventArgs pairs each --filter with the -e before it, as perf
 // does, by walking the raw command line up to the workload. The values
 // urfave/cli parsed are the fallback when the walk finds none (the command
-// line came from elsewhere, as in tests).
+// line came from elsewhere, as in tests); the walk is preferred because
+// urfave/cli splits slice values at commas, which -e lists and filters
+// may hold.
 func recordEventArgs(argv []string, events, filters []string) []record.EventArg {
 	valueFlags := map[string]bool{
 		"-c": true, "--count": true, "-C": true, "--cpu": true, "-e": true, "--event": true,
@@ -123,8 +125,7 @@ func recordEventArgs(argv []string, events, filters []string) []record.EventArg 
 			}
 		}
 	}
-	if len(out) != len(events) {
-		out = out[:0]
+	if len(out) == 0 {
 		for i, e := range events {
 			ea := record.EventArg{Spec: e}
 			if i < len(filters) {
