@@ -1,6 +1,7 @@
 package dwarfline
 
 import (
+	"bytes"
 	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
@@ -311,49 +312,112 @@ func (b *Binary) Symbols() ([]Symbol, error) {
 }
 
 func (b *Binary) loadSymbols() (out []Symbol, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("read symbols: malformed symbol table: %v", r)
-		}
-	}()
-	add := func(syms []elf.Symbol, dyn bool) {
-		for _, s := range syms {
-			if s.Name == "" || s.Section == elf.SHN_UNDEF {
-				continue
-			}
-			t := elf.ST_TYPE(s.Info)
-			switch t {
-			case elf.STT_FUNC, elf.STT_GNU_IFUNC, elf.STT_OBJECT:
-			case elf.STT_NOTYPE:
-				if s.Section == elf.SHN_ABS {
-					continue
-				}
-			default:
-				continue
-			}
-			v := s.Value
-			if b.relBase != nil && int(s.Section) < len(b.relBase) {
-				v += b.relBase[s.Section]
-			}
-			var sec string
-			if int(s.Section) < len(b.elf.Sections) {
-				sec = b.elf.Sections[s.Section].Name
-			}
-			out = append(out, Symbol{Name: s.Name, Value: v, Size: s.Size, Type: t, Bind: elf.ST_BIND(s.Info), Dyn: dyn, Section: sec})
-		}
+	out, err = b.readSymbols(elf.SHT_SYMTAB, -1, nil)
+	if err != nil {
+		return nil, err
 	}
-	st, err := b.elf.Symbols()
-	if err == nil {
-		add(st, false)
-	}
-	ds, derr := b.elf.DynamicSymbols()
-	if derr == nil {
-		add(ds, true)
-	}
-	if err != nil && derr != nil && !errors.Is(err, elf.ErrNoSymbols) {
-		return nil, fmt.Errorf("read symbols: %w", err)
+	out, err = b.readSymbols(elf.SHT_DYNSYM, -1, out)
+	if err != nil {
+		return nil, err
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Value < out[j].Value })
+	return out, nil
+}
+
+// SymbolsIn returns the .symtab symbols (functions, objects, labels)
+// defined in the named section, in table order, without loading the
+// others: perf lists a vmlinux's .text symbols only.
+func (b *Binary) SymbolsIn(section string) ([]Symbol, error) {
+	for i, s := range b.elf.Sections {
+		if s.Name == section {
+			return b.readSymbols(elf.SHT_SYMTAB, i, nil)
+		}
+	}
+	return nil, nil
+}
+
+// readSymbols appends the symbols of the first table of type typ that
+// perf keeps (defined functions, objects and labels), reading the table
+// in place. With shndx >= 0, only symbols of that section.
+func (b *Binary) readSymbols(typ elf.SectionType, shndx int, out []Symbol) (res []Symbol, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = out, fmt.Errorf("read symbols: malformed symbol table: %v", r)
+		}
+	}()
+	var tab *elf.Section
+	for _, s := range b.elf.Sections {
+		if s.Type == typ {
+			tab = s
+			break
+		}
+	}
+	if tab == nil || int(tab.Link) >= len(b.elf.Sections) {
+		return out, nil
+	}
+	data, err := b.section(tab.Name)
+	if err != nil {
+		return out, fmt.Errorf("read symbols: %w", err)
+	}
+	strs, err := b.section(b.elf.Sections[tab.Link].Name)
+	if err != nil {
+		return out, fmt.Errorf("read symbols: %w", err)
+	}
+	bo := b.order
+	size := 24
+	if b.elf.Class == elf.ELFCLASS32 {
+		size = 16
+	}
+	dyn := typ == elf.SHT_DYNSYM
+	for off := size; off+size <= len(data); off += size {
+		e := data[off : off+size]
+		var name uint32
+		var info byte
+		var sec uint16
+		var value, sz uint64
+		if size == 24 {
+			name, info, sec = bo.Uint32(e), e[4], bo.Uint16(e[6:])
+			value, sz = bo.Uint64(e[8:]), bo.Uint64(e[16:])
+		} else {
+			name, value, sz = bo.Uint32(e), uint64(bo.Uint32(e[4:])), uint64(bo.Uint32(e[8:]))
+			info, sec = e[12], bo.Uint16(e[14:])
+		}
+		if shndx >= 0 && int(sec) != shndx {
+			continue
+		}
+		si := elf.SectionIndex(sec)
+		if name == 0 || si == elf.SHN_UNDEF {
+			continue
+		}
+		t := elf.ST_TYPE(info)
+		switch t {
+		case elf.STT_FUNC, elf.STT_GNU_IFUNC, elf.STT_OBJECT:
+		case elf.STT_NOTYPE:
+			if si == elf.SHN_ABS {
+				continue
+			}
+		default:
+			continue
+		}
+		if int(name) >= len(strs) {
+			continue
+		}
+		n := strs[name:]
+		if k := bytes.IndexByte(n, 0); k >= 0 {
+			n = n[:k]
+		}
+		if len(n) == 0 {
+			continue
+		}
+		if b.relBase != nil && int(si) < len(b.relBase) {
+			value += b.relBase[si]
+		}
+		var secName string
+		if int(si) < len(b.elf.Sections) {
+			secName = b.elf.Sections[si].Name
+		}
+		out = append(out, Symbol{Name: string(n), Value: value, Size: sz, Type: t, Bind: elf.ST_BIND(info), Dyn: dyn, Section: secName})
+	}
 	return out, nil
 }
 

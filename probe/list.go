@@ -265,15 +265,17 @@ func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 	if err != nil {
 		return err
 	}
-	syms, err := b.Symbols()
+	var syms []dwarfline.Symbol
+	if opts.Kernel {
+		syms, err = b.SymbolsIn(".text")
+	} else {
+		syms, err = b.Symbols()
+	}
 	if err != nil {
 		return err
 	}
-	var names []string
+	names := make([]string, 0, len(syms))
 	for _, s := range syms {
-		if opts.Kernel && s.Section != ".text" {
-			continue
-		}
 		if flt.Match(s.Name) {
 			names = append(names, s.Name)
 		}
