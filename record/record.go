@@ -160,7 +160,7 @@ func (l *lazyTracefs) match(system, name string) ([]tracepoint, error) {
 	return tracefsEvents{l.s.fs}.match(system, name)
 }
 
-func (s *session) run() (*Result, error) {
+func (s *session) run() (res *Result, err error) {
 	o := &s.opts
 	if o.Output == "" {
 		o.Output = "perf.data"
@@ -190,7 +190,6 @@ func (s *session) run() (*Result, error) {
 	if err := s.sampling(&cfg); err != nil {
 		return nil, err
 	}
-	var err error
 	s.pages, err = s.ringPages()
 	if err != nil {
 		return nil, err
@@ -212,6 +211,18 @@ func (s *session) run() (*Result, error) {
 			}
 		}
 		s.cpus = want
+	}
+	// Fork the workload now: its start overlaps with finding the events.
+	if len(o.Command) > 0 {
+		s.wl, err = startWorkload(o.Command, s.pipe)
+		if err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
+		defer func() {
+			if err != nil && s.wl.state == nil {
+				s.wl.abort()
+			}
+		}()
 	}
 	evs, err := resolveEvents(o.Events, &lazyTracefs{s: s})
 	if err != nil {
@@ -247,20 +258,10 @@ func (s *session) run() (*Result, error) {
 		}
 		s.threads = tids
 	}
-	if len(o.Command) > 0 {
-		s.wl, err = startWorkload(o.Command, s.pipe)
-		if err != nil {
-			return nil, fmt.Errorf("record: %w", err)
-		}
-		if targets == 0 {
-			s.threads = []int{s.wl.pid}
-		}
+	if s.wl != nil && targets == 0 {
+		s.threads = []int{s.wl.pid}
 	}
-	res, err := s.record()
-	if err != nil && s.wl != nil && s.wl.state == nil {
-		s.wl.abort()
-	}
-	return res, err
+	return s.record()
 }
 
 // sampling applies -c and -F as record_opts__config does.

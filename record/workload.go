@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -105,10 +106,30 @@ func workloadChild(path string, argv []string) {
 		os.Exit(127) // the parent gave up
 	}
 	unix.Close(3)
-	err := unix.Exec(path, argv, os.Environ())
+	// The workload gets gperf's environment: drop what startWorkload
+	// added (named in childEnvVar).
+	added := map[string]bool{childEnvVar: true}
+	for _, k := range strings.Split(os.Getenv(childEnvVar), ",") {
+		added[k] = true
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !added[k] {
+			env = append(env, kv)
+		}
+	}
+	err := unix.Exec(path, argv, env)
 	unix.Write(4, []byte(err.Error()))
 	os.Exit(127)
 }
+
+// childEnv is added to the held child's environment when gperf's has
+// none of these variables: a Go runtime that starts faster (no cgroup
+// probing for GOMAXPROCS, no GC). childEnvVar lists what was added, and
+// the child removes it before exec.
+var childEnv = []string{"GOMAXPROCS=1", "GOGC=off"}
+
+const childEnvVar = "GPERF_RECORD_CHILD_ENV"
 
 // workload is a forked command held before exec.
 type workload struct {
@@ -147,6 +168,16 @@ func startWorkload(argv []string, stdoutToStderr bool) (*workload, error) {
 	}
 	cmd := exec.Command(self, append([]string{childArg, path}, argv...)...)
 	cmd.Args[0] = argv[0]
+	env := os.Environ()
+	var added []string
+	for _, kv := range childEnv {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, set := os.LookupEnv(k); !set {
+			env = append(env, kv)
+			added = append(added, k)
+		}
+	}
+	cmd.Env = append(env, childEnvVar+"="+strings.Join(added, ","))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if stdoutToStderr {
 		cmd.Stdout = os.Stderr
