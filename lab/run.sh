@@ -11,7 +11,7 @@
 #   LAB_CACHE     download/build cache (default lab/cache)
 #   LAB_OUT       where the guest's outputs land (default $LAB_CACHE/out)
 #   LAB_ACCEL     tcg (default), kvm, or auto (try kvm, fall back to tcg)
-#   LAB_TIMEOUT   seconds before a hung guest is killed (default 480, 900
+#   LAB_TIMEOUT   seconds before a hung guest is killed (default 900, 1200
 #                 with a vmlinux)
 #   LAB_STEPS     the steps to run (default "1 23 4 5 6")
 #   LAB_VMLINUX   a vmlinux with DWARF: enables step 5 (-k VMLINUX)
@@ -232,9 +232,11 @@ if [ -n "$VMLINUX" ]; then
 fi
 
 # --- boot -----------------------------------------------------------------------
-mem=1024 TIMEOUT=${TIMEOUT:-480}
+# The timeouts leave room for a heavily shared host: the guest needs about a
+# minute on an idle 2-core machine and five at a load average of 20.
+mem=1024 TIMEOUT=${TIMEOUT:-900}
 if [ -n "$VMLINUX" ]; then
-	mem=3072 TIMEOUT=${LAB_TIMEOUT:-900}
+	mem=3072 TIMEOUT=${LAB_TIMEOUT:-1200}
 fi
 accel=(-accel tcg,thread=multi -cpu max)
 case $ACCEL in
