@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -1034,5 +1033,3 @@ func writeChunks(w rawWriter, flush func() error, chunks <-chan chunk, pool *chu
 	}
 	return res
 }
-
-var _ = filepath.Join

@@ -116,9 +116,9 @@ func iomemKernelCode() uint64 {
 
 // procStatus is what perf reads from /proc/PID/task/TID/status.
 type procStatus struct {
-	name        string
-	tgid, ppid  int
-	kernelThrea bool
+	name         string
+	tgid, ppid   int
+	kernelThread bool
 }
 
 func readStatus(pid, tid int) (procStatus, error) {
@@ -126,7 +126,7 @@ func readStatus(pid, tid int) (procStatus, error) {
 	if err != nil {
 		return procStatus{}, err
 	}
-	st := procStatus{kernelThrea: true}
+	st := procStatus{kernelThread: true}
 	for _, l := range strings.Split(string(b), "\n") {
 		k, v, _ := strings.Cut(l, ":")
 		v = strings.TrimSpace(v)
@@ -138,15 +138,12 @@ func readStatus(pid, tid int) (procStatus, error) {
 		case "PPid":
 			st.ppid, _ = strconv.Atoi(v)
 		case "VmPeak":
-			st.kernelThrea = false
+			st.kernelThread = false
 		}
 	}
-	if i := strings.IndexByte(string(b), '\n'); i >= 0 {
-		// Name may hold escaped characters; the kernel's comm is at
-		// most 15 bytes.
-		if len(st.name) > 15 {
-			st.name = st.name[:15]
-		}
+	// The kernel's comm is at most 15 bytes.
+	if len(st.name) > 15 {
+		st.name = st.name[:15]
 	}
 	return st, nil
 }
@@ -162,16 +159,13 @@ func (s *synth) comm(pid, tid int, name string) {
 // otherwise a COMM for the thread (and maps when it leads its process).
 func (s *synth) thread(pid int, full bool) {
 	if !full {
+		// /proc/TID/task/TID/status exists for any thread id.
 		st, err := readStatus(pid, pid)
 		if err != nil {
-			// a thread id: find its process
-			st, err = readStatusAnyTask(pid)
-			if err != nil {
-				return
-			}
+			return
 		}
 		s.comm(st.tgid, pid, st.name)
-		if st.tgid == pid && !st.kernelThrea {
+		if st.tgid == pid && !st.kernelThread {
 			s.maps(pid)
 		}
 		return
@@ -189,19 +183,10 @@ func (s *synth) thread(pid int, full bool) {
 		}
 		s.add(f)
 		s.comm(st.tgid, tid, st.name)
-		if tid == pid && !st.kernelThrea {
+		if tid == pid && !st.kernelThread {
 			s.maps(pid)
 		}
 	}
-}
-
-func readStatusAnyTask(tid int) (procStatus, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", tid))
-	if err != nil {
-		return procStatus{}, err
-	}
-	_ = b
-	return readStatus(tid, tid)
 }
 
 // tasks lists the thread ids of pid in directory order.
