@@ -76,7 +76,7 @@ setup() {
 	emit s0
 }
 
-# Step 1: source listing and variables of a module function, module by name
+# Step 1: source listing, functions and variables of the module, by name
 # (from /lib/modules) and by path.
 step1() {
 	D=/out/s1
@@ -85,6 +85,7 @@ step1() {
 		run $D $t.L.name $t probe -m ldlm_demo -L ldlm_res_hash_dump
 		run $D $t.L.path $t probe -m $MOD -L ldlm_res_hash_dump
 		run $D $t.L.walk $t probe -m ldlm_demo -L ldlm_hash_for_each
+		run $D $t.F.path $t probe -m $MOD -F
 		run $D $t.V.func $t probe -m ldlm_demo -V ldlm_res_hash_dump
 		for n in $LINE $((LINE + 1)); do
 			run $D $t.V$n.name $t probe -m ldlm_demo -V ldlm_res_hash_dump:$n
