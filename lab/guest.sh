@@ -3,7 +3,8 @@
 # the same input and saves stdout, stderr and exit status under /out/<step>;
 # each step's directory goes back to the host over the second serial port as
 # base64 of a tar, framed by "@@BEGIN step" / "@@END step". lab/check.sh
-# compares the outputs on the host. File names: <tool>.<what>.{out,err,rc};
+# compares the outputs on the host. File names: <tool>.<what>.{out,err,rc}
+# (plus .cmd, the command line, and .time, its wall time in seconds);
 # in steps 2-4 <probe tool>.<record tool>.<script tool>.script is the output
 # of the script tool on the file the record tool wrote while the probe
 # tool's probes were defined.
