@@ -262,6 +262,10 @@ elif [ $rc -ne 0 ]; then
 	log "qemu exited $rc: $(tail -5 "$OUT/qemu.log")"
 fi
 log "guest finished"
+if ! grep -q '^lab: guest done' "$OUT/console.log" 2>/dev/null; then
+	log "the guest did not finish its scenario; the end of its console:"
+	tail -n 25 "$OUT/console.log" | tr -d '\r' | sed 's/^/    /' >&2
+fi
 
 # --- results --------------------------------------------------------------------
 # results.log holds "@@BEGIN step" / base64 of a tar of /out/step / "@@END step";
