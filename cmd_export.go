@@ -24,6 +24,7 @@ func exportFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "off-cpu", Usage: "with --folded/--flamegraph: time off CPU from sched:sched_switch samples (record with -a -g -e sched:sched_switch)"},
 		&cli.BoolFlag{Name: "period", Usage: "with --folded/--flamegraph: weigh stacks by sample period (ns for cpu-clock) instead of counting samples"},
 		&cli.StringFlag{Name: "event", Usage: "export only this `event` (needed for --folded/--flamegraph when the file has several)"},
+		&cli.BoolFlag{Name: "inline", Usage: "with --folded/--flamegraph/--pprof: add the functions inlined at each user frame (from DWARF) as frames"},
 		&cli.IntFlag{Name: "width", Usage: "flame graph width in `pixels`", Value: 1200},
 		&cli.StringFlag{Name: "title", Usage: "flame graph `title`"},
 		&cli.Float64Flag{Name: "min-width", Usage: "flame graph: leave out frames narrower than `pixels`", Value: 0.1},
@@ -40,7 +41,7 @@ func runExport(c *cli.Context) (handled bool, err error) {
 		}
 	}
 	if n == 0 {
-		for _, f := range []string{"off-cpu", "period", "event", "width", "title", "min-width"} {
+		for _, f := range []string{"off-cpu", "period", "event", "inline", "width", "title", "min-width"} {
 			if c.IsSet(f) {
 				return true, fmt.Errorf("--%s needs one of --pprof, --folded, --json, --flamegraph", f)
 			}
@@ -56,6 +57,9 @@ func runExport(c *cli.Context) (handled bool, err error) {
 			return true, fmt.Errorf("--%s works with --folded or --flamegraph", f)
 		}
 	}
+	if c.IsSet("inline") && c.IsSet("json") {
+		return true, errors.New("--inline works with --folded, --flamegraph or --pprof")
+	}
 	for _, f := range []string{"width", "title", "min-width"} {
 		if c.IsSet(f) && !c.IsSet("flamegraph") {
 			return true, fmt.Errorf("--%s works with --flamegraph", f)
@@ -70,6 +74,7 @@ func runExport(c *cli.Context) (handled bool, err error) {
 		CPUs:       c.String("cpu"),
 		Kallsyms:   c.String("kallsyms"),
 		Period:     c.Bool("period"),
+		Inline:     c.Bool("inline"),
 		OffCPU:     c.Bool("off-cpu"),
 		TaskEvents: c.Bool("show-task-events"),
 		MmapEvents: c.Bool("show-mmap-events"),

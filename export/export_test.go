@@ -145,6 +145,7 @@ func TestCPU(t *testing.T) {
 			t.Run("pprof", func(t *testing.T) { checkPprofCPU(t, data, bin) })
 			t.Run("json", func(t *testing.T) { checkJSONCallchains(t, data, bin) })
 			t.Run("json-task-events", func(t *testing.T) { checkJSONTaskEvents(t, data, bin) })
+			t.Run("inline", func(t *testing.T) { checkInline(t, data) })
 		})
 	}
 }

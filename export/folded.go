@@ -44,6 +44,11 @@ func (a *stackAgg) get(r *perfdata.Sample, comm string) *aggStack {
 			k = flamegraph.Kernel
 		}
 		st.frames = append(st.frames, flamegraph.Frame{Name: f.foldedName(), Kind: k})
+		if a.s.opts.Inline {
+			for _, in := range a.s.sym.inlined(f, i > 0) {
+				st.frames = append(st.frames, flamegraph.Frame{Name: in.name, Kind: flamegraph.Inlined})
+			}
+		}
 	}
 	a.byKey[string(a.key)] = st
 	a.order = append(a.order, st)

@@ -196,10 +196,30 @@ func (b *pprofBuilder) location(f *Frame, caller bool) *profile.Location {
 			b.funcs[fk] = fn
 			b.p.Function = append(b.p.Function, fn)
 		}
-		if hasLine && fn.Filename == "" {
+		var chain []inlineFrame
+		if b.s.opts.Inline {
+			chain = b.s.sym.inlined(f, caller)
+		}
+		if hasLine && fn.Filename == "" && len(chain) == 0 {
 			fn.Filename = src.file
 		}
 		l.Line = []profile.Line{{Function: fn, Line: int64(src.line)}}
+		if len(chain) > 0 {
+			// pprof lists a location's lines innermost first; each
+			// enclosing function's line is where the next one was
+			// inlined. The innermost one's file is the line's.
+			lines := make([]profile.Line, 0, len(chain)+1)
+			line := int64(src.line)
+			for j := len(chain) - 1; j >= 0; j-- {
+				file := ""
+				if j == len(chain)-1 {
+					file = src.file
+				}
+				lines = append(lines, profile.Line{Function: b.function(chain[j].name, f.DSO, file), Line: line})
+				line = int64(chain[j].callLine)
+			}
+			l.Line = append(lines, profile.Line{Function: fn, Line: line})
+		}
 		if l.Mapping != nil {
 			l.Mapping.HasFunctions = true
 			if hasLine {
@@ -234,6 +254,18 @@ func (b *pprofBuilder) mapping(m *mapping, kernel bool) *profile.Mapping {
 	b.maps[m] = pm
 	b.p.Mapping = append(b.p.Mapping, pm)
 	return pm
+}
+
+// function returns the profile function of a name in a file.
+func (b *pprofBuilder) function(name, dso, file string) *profile.Function {
+	fk := funcKey{name, dso}
+	fn := b.funcs[fk]
+	if fn == nil {
+		fn = &profile.Function{ID: uint64(len(b.p.Function) + 1), Name: name, SystemName: name, Filename: file}
+		b.funcs[fk] = fn
+		b.p.Function = append(b.p.Function, fn)
+	}
+	return fn
 }
 
 // kernelMapping holds kernel addresses outside any recorded kernel map.

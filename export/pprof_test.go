@@ -1,6 +1,7 @@
 package export_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,4 +198,70 @@ func checkPprofLines(t *testing.T, data string, p *profile.Profile) {
 		return strings.Join(l, "\n") + "\n"
 	}
 	testutil.Same(t, "sampled source lines", "perf script -F ip,sym,srcline", text(want), "gperf --pprof", text(got))
+}
+
+// checkInline: with Inline, hot_inlined (always_inline in hot.c) shows as
+// an inlined frame under hot_function; removing the inlined frames gives
+// back the plain folded stacks; in pprof the location holds both
+// functions, hot_function at the line of the call in hot.c.
+func checkInline(t *testing.T, data string) {
+	var plain, inl bytes.Buffer
+	if err := export.WriteFolded(&plain, export.Options{Input: data}); err != nil {
+		t.Fatal(err)
+	}
+	if err := export.WriteFolded(&inl, export.Options{Input: data, Inline: true}); err != nil {
+		t.Fatal(err)
+	}
+	want, total := parseFoldedText(t, plain.String())
+	got, _ := parseFoldedText(t, inl.String())
+	stripped := map[string]uint64{}
+	var hot, inlined uint64
+	for k, v := range got {
+		var keep []string
+		parts := strings.Split(k, ";")
+		for i, p := range parts {
+			if strings.HasSuffix(p, "_[i]") {
+				if p == "hot_inlined_[i]" && i > 0 && parts[i-1] == "hot_function" {
+					inlined += v
+				}
+				continue
+			}
+			keep = append(keep, p)
+		}
+		stripped[strings.Join(keep, ";")] += v
+	}
+	for k, v := range want {
+		if strings.Contains(k, ";hot_caller;hot_function") {
+			hot += v
+		}
+	}
+	testutil.Same(t, "folded stacks without their inlined frames", "plain", foldedText(want), "--inline, inlined frames removed", foldedText(stripped))
+	if inlined*2 < hot || hot*2 < total {
+		t.Errorf("hot_inlined carries %d of hot_function's %d samples (%d in all)", inlined, hot, total)
+	}
+
+	_, p := writePprof(t, export.Options{Input: data, Inline: true})
+	src, err := os.ReadFile(testutil.FixtureSource("hot.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	callLine := int64(0)
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.TrimSpace(l) == "hot_inlined(n * 9);" {
+			callLine = int64(i + 1)
+		}
+	}
+	found := false
+	for _, l := range p.Location {
+		if len(l.Line) == 2 && l.Line[0].Function.Name == "hot_inlined" {
+			found = true
+			if l.Line[1].Function.Name != "hot_function" || l.Line[1].Line != callLine {
+				t.Errorf("location %#x: %s:%d inlined in %s:%d, want hot_function:%d", l.Address,
+					l.Line[0].Function.Name, l.Line[0].Line, l.Line[1].Function.Name, l.Line[1].Line, callLine)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no pprof location with hot_inlined inlined into hot_function")
+	}
 }

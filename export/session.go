@@ -41,6 +41,10 @@ type Options struct {
 	// task, the time from switching out to switching back in, attributed
 	// to the stack at switch-out (folded stacks and flame graphs).
 	OffCPU bool
+	// Inline adds the functions inlined at each user frame's address,
+	// from DWARF, as frames of their own (folded stacks and flame graphs:
+	// kind "inlined", "_[i]"; pprof: extra lines of the location).
+	Inline bool
 	// TaskEvents and MmapEvents add comm/fork/exit and mmap records to the
 	// JSON output.
 	TaskEvents, MmapEvents bool

@@ -199,6 +199,26 @@ func (s *symbolizer) line(f *Frame, caller bool) (srcLine, bool) {
 	return d.lines.lookup(pc)
 }
 
+// inlined returns the functions inlined at a user frame's address,
+// outermost first (for callers, at the call instruction).
+func (s *symbolizer) inlined(f *Frame, caller bool) []inlineFrame {
+	if f.Kernel || f.mapping == nil || f.Sym == "" {
+		return nil
+	}
+	d := s.dso(f.mapping)
+	if !d.linesTried {
+		d.linesTried = true
+		if d.dwarfPath != "" {
+			d.lines = openLines(d.dwarfPath)
+		}
+	}
+	pc := s.vaddr(f.mapping, f.Addr)
+	if caller && pc > 0 {
+		pc--
+	}
+	return d.lines.inlined(pc)
+}
+
 // hasDWARF reports whether f carries DWARF line tables.
 func hasDWARF(f *elf.File) bool {
 	info, line := f.Section(".debug_info"), f.Section(".debug_line")
