@@ -492,3 +492,42 @@ func FuzzParseLineRange(f *testing.F) {
 		}
 	})
 }
+
+// TestListModuleMatchesPerf: -L, -V and --funcs on a kernel module read
+// offline (-m PATH.ko): its DWARF is relocatable (ET_REL, .rela.debug_*),
+// each code section gets its own addresses.
+func TestListModuleMatchesPerf(t *testing.T) {
+	testutil.Requires(t, testutil.Perf)
+	ko := kmod(t)
+	dir := filepath.Dir(ko)
+	n := 0
+	cmp := func(what string, gp func(w *bytes.Buffer) error, perfArgs ...string) testutil.Result {
+		t.Helper()
+		pr := testutil.RunPerf(t, dir, append([]string{"probe", "-m", ko}, perfArgs...)...)
+		var out bytes.Buffer
+		err := gp(&out)
+		if (pr.Code != 0) != (err != nil) {
+			t.Errorf("%s: perf exits %d (%s), gperf error %v", what, pr.Code, firstLine(pr.Stderr), err)
+			return pr
+		}
+		testutil.Same(t, what, "perf", pr.Stdout, "gperf", out.String())
+		n++
+		return pr
+	}
+	cmp("--funcs", func(w *bytes.Buffer) error { return probe.ShowFuncs(w, ko, probe.ListOptions{}) }, "--funcs")
+	for _, fn := range []string{"ldlm_res_hash_dump", "ldlm_resource_dump", "ldlm_namespace_dump", "ldlm_hash_for_each",
+		"ldlm_resource_new", "dump_namespaces_write", "ldlm_demo_init", "ldlm_demo_exit", "lock_res", "no_such_function"} {
+		pr := cmp("-L "+fn, func(w *bytes.Buffer) error { return probe.ShowLines(w, ko, fn, probe.ListOptions{}) }, "-L", fn)
+		cmp("-V "+fn+" --externs", func(w *bytes.Buffer) error {
+			return probe.ShowVars(w, ko, fn, probe.ListOptions{Externs: true})
+		}, "-V", fn, "--externs")
+		if pr.Code != 0 {
+			continue
+		}
+		for _, m := range numberedRE.FindAllStringSubmatch(pr.Stdout, -1) {
+			pt := fn + ":" + m[1]
+			cmp("-V "+pt, func(w *bytes.Buffer) error { return probe.ShowVars(w, ko, pt, probe.ListOptions{}) }, "-V", pt)
+		}
+	}
+	t.Logf("parity: %d outputs identical to perf's on %s", n, filepath.Base(ko))
+}
