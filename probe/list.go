@@ -31,7 +31,8 @@ type ListOptions struct {
 	// Kernel is set for a vmlinux (-k): perf lists only the symbols of
 	// its .text section (the others belong to maps of their own).
 	Kernel bool
-	// Warn receives warnings (perf prints them on stderr); nil discards.
+	// Warn is unused: warnings come back in the returned *Error, as perf
+	// words them.
 	Warn io.Writer
 }
 
@@ -118,19 +119,38 @@ func ShowLines(w io.Writer, bin string, spec string, opts ListOptions) error {
 	}
 	b, err := dwarfline.Open(bin)
 	if err != nil {
-		return err
+		return listError(err, bin, "Failed to show lines.", "")
 	}
 	defer b.Close()
 	return showLines(w, b, lrs, opts)
 }
 
+// listError words a failed -L/-V as perf does (show_line_range,
+// show_available_vars in tools/perf/util/probe-event.c).
+func listError(err error, bin, summary, notFound string) error {
+	var sl *dwarfline.SharedLineError
+	switch {
+	case errors.Is(err, dwarfline.ErrNoDWARF):
+		if abs, aerr := filepath.Abs(bin); aerr == nil {
+			bin = abs
+		}
+		return &Error{Warning: fmt.Sprintf("The %s file has no debug information.\nRebuild with -g, or install an appropriate debuginfo package.\n", bin),
+			Summary: summary, Errno: errNoent, Err: err}
+	case errors.As(err, &sl):
+		return &Error{Warning: sl.Perf(), Detail: notFound, Summary: summary, Errno: errNoent, Err: err}
+	case errors.Is(err, dwarfline.ErrNotFound):
+		if strings.HasPrefix(notFound, "Failed to find the address") {
+			return &Error{Detail: notFound, Summary: summary, Errno: errNoent, Err: err}
+		}
+		return &Error{Warning: notFound, Summary: summary, Errno: errNoent, Err: err}
+	}
+	return &Error{Warning: "Debuginfo analysis failed.\n", Summary: summary, Errno: errInval, Err: err}
+}
+
 func showLines(w io.Writer, b *dwarfline.Binary, spec dwarfline.LineRangeSpec, opts ListOptions) error {
 	lr, err := b.FindLineRange(spec)
 	if err != nil {
-		if errors.Is(err, dwarfline.ErrNotFound) {
-			return fmt.Errorf("show lines: %w (Specified source line is not found.)", err)
-		}
-		return fmt.Errorf("show lines: %w", err)
+		return listError(err, b.Path(), "Failed to show lines.", "Specified source line is not found.\n")
 	}
 	path, perr := realSourcePath(lr.Path, lr.CompDir, opts.SourceDir)
 	if perr != nil {
@@ -149,11 +169,8 @@ func showLines(w io.Writer, b *dwarfline.Binary, spec dwarfline.LineRangeSpec, o
 		for _, l := range lr.Lines {
 			fmt.Fprintf(bw, "%7d  \n", l-lr.Offset)
 		}
-		if opts.Warn != nil {
-			bw.Flush()
-			fmt.Fprintf(opts.Warn, "  Warning: source file %s is not found: only line numbers are shown.\n", lr.Path)
-		}
-		return fmt.Errorf("show lines of %s: %w", lr.Path, ErrSourceMissing)
+		return &Error{Warning: fmt.Sprintf("Failed to find source file path: %s (only the line numbers are shown).\n", lr.Path),
+			Summary: "Failed to show lines.", Errno: errNoent, Err: fmt.Errorf("show lines of %s: %w", lr.Path, ErrSourceMissing)}
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -298,7 +315,7 @@ func ShowVars(w io.Writer, bin string, spec string, opts ListOptions) error {
 	}
 	b, err := dwarfline.Open(bin)
 	if err != nil {
-		return err
+		return listError(err, bin, "Failed to show vars.", "")
 	}
 	defer b.Close()
 	return showVars(w, b, sp.Point, opts)
@@ -324,10 +341,7 @@ func showVars(w io.Writer, b *dwarfline.Binary, pt Point, opts ListOptions) erro
 		Uprobe:    b.Type() != 1, // not ET_REL
 	})
 	if err != nil {
-		if errors.Is(err, dwarfline.ErrNotFound) {
-			return fmt.Errorf("show variables: %w (Failed to find the address of %s)", err, pt)
-		}
-		return fmt.Errorf("show variables at %s: %w", pt, err)
+		return listError(err, b.Path(), "Failed to show vars.", fmt.Sprintf("Failed to find the address of %s\n", pt))
 	}
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()

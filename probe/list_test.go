@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -128,8 +129,8 @@ func TestShowLinesWithoutSource(t *testing.T) {
 	if missing.Code == 0 {
 		t.Fatalf("perf -L without the source succeeded:\n%s", missing.Stdout)
 	}
-	var out, warn bytes.Buffer
-	err := probe.ShowLines(&out, bin, "shape_area", probe.ListOptions{SourceDir: "/nonexistent", Warn: &warn})
+	var out bytes.Buffer
+	err := probe.ShowLines(&out, bin, "shape_area", probe.ListOptions{SourceDir: "/nonexistent"})
 	if !errors.Is(err, probe.ErrSourceMissing) {
 		t.Fatalf("ShowLines without source: %v, want ErrSourceMissing", err)
 	}
@@ -141,8 +142,9 @@ func TestShowLinesWithoutSource(t *testing.T) {
 		got = append(got, m[1])
 	}
 	testutil.Same(t, "line numbers without source", "perf with source", strings.Join(want, "\n"), "gperf without", strings.Join(got, "\n"))
-	if !strings.Contains(warn.String(), "not found") {
-		t.Errorf("no warning about the missing source: %q", warn.String())
+	var pe *probe.Error
+	if !errors.As(err, &pe) || !strings.Contains(pe.Warning, "Failed to find source file path") || pe.Summary != "Failed to show lines." {
+		t.Errorf("error %#v does not say the source is missing as perf does", err)
 	}
 	// The header is perf's, with the DWARF path.
 	if h := strings.SplitN(pr.Stdout, "\n", 2)[0]; !strings.HasPrefix(out.String(), h+"\n") {
@@ -530,4 +532,39 @@ func TestListModuleMatchesPerf(t *testing.T) {
 		}
 	}
 	t.Logf("parity: %d outputs identical to perf's on %s", n, filepath.Base(ko))
+}
+
+// TestListErrorsMatchPerf: failed -L and -V print what perf prints on
+// stderr and exit with its status.
+func TestListErrorsMatchPerf(t *testing.T) {
+	testutil.Requires(t, testutil.Perf, testutil.Gcc)
+	bin := testutil.BuildC(t, testutil.O2, "ldlm.c")
+	nodbg := testutil.BuildC(t, testutil.O2|testutil.NoDebug, "ldlm.c")
+	for _, c := range []struct {
+		bin  string
+		args []string
+		run  func() error
+	}{
+		{bin, []string{"-L", "no_such_function"}, func() error { return probe.ShowLines(io.Discard, bin, "no_such_function", probe.ListOptions{}) }},
+		{bin, []string{"-V", "no_such_function"}, func() error { return probe.ShowVars(io.Discard, bin, "no_such_function", probe.ListOptions{}) }},
+		{bin, []string{"-V", "ldlm.c:110"}, func() error { return probe.ShowVars(io.Discard, bin, "ldlm.c:110", probe.ListOptions{}) }},
+		{nodbg, []string{"-V", "ldlm_res_hash_dump"}, func() error {
+			return probe.ShowVars(io.Discard, nodbg, "ldlm_res_hash_dump", probe.ListOptions{})
+		}},
+		{nodbg, []string{"-L", "ldlm_res_hash_dump"}, func() error {
+			return probe.ShowLines(io.Discard, nodbg, "ldlm_res_hash_dump", probe.ListOptions{})
+		}},
+	} {
+		pr := testutil.RunPerf(t, filepath.Dir(c.bin), append([]string{"probe", "-x", c.bin}, c.args...)...)
+		err := c.run()
+		if err == nil {
+			t.Errorf("%v: gperf succeeds, perf: %s", c.args, pr.Stderr)
+			continue
+		}
+		text, status := probe.Report(err, 0)
+		testutil.Same(t, strings.Join(c.args, " ")+" (stderr)", "perf", pr.Stderr, "gperf", text)
+		if status != pr.Code {
+			t.Errorf("%v: perf exits %d, gperf %d", c.args, pr.Code, status)
+		}
+	}
 }
