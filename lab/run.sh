@@ -250,13 +250,13 @@ esac
 rm -rf "$OUT" && mkdir -p "$OUT"
 log "boot ${accel[*]} (timeout ${TIMEOUT}s)"
 rc=0
-timeout -s KILL "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp 2 \
+timeout -k 10 "$TIMEOUT" qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp 2 \
 	-nographic -no-reboot -nic none -monitor none \
 	-kernel "$VMLINUZ" -initrd "$initrd" \
 	-append "console=ttyS0 tsc=reliable panic=-1 loglevel=4" \
 	-serial "file:$OUT/console.log" -serial "file:$OUT/results.log" \
 	</dev/null >"$OUT/qemu.log" 2>&1 || rc=$?
-if [ $rc -eq 137 ]; then
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	log "guest killed after ${TIMEOUT}s (console: $OUT/console.log)"
 elif [ $rc -ne 0 ]; then
 	log "qemu exited $rc: $(tail -5 "$OUT/qemu.log")"
