@@ -66,7 +66,8 @@ func svgAndFolded(t *testing.T, opts export.Options, fg export.FlameGraphOptions
 }
 
 // framePaths names each drawn frame by its path from the root, as in
-// folded stacks ("comm;main;f", kernel frames suffixed "_[k]").
+// folded stacks ("comm;main;f", kernel frames suffixed "_[k]", inlined
+// ones "_[i]").
 func framePaths(t *testing.T, frames []SVGFrame) []string {
 	t.Helper()
 	paths := make([]string, len(frames))
@@ -75,8 +76,11 @@ func framePaths(t *testing.T, frames []SVGFrame) []string {
 			continue
 		}
 		name := f.Name
-		if f.Kind == "kernel" {
+		switch f.Kind {
+		case "kernel":
 			name += "_[k]"
+		case "inlined":
+			name += "_[i]"
 		}
 		parent := -1
 		for j, p := range frames {
@@ -168,6 +172,21 @@ func TestFlameGraphCPU(t *testing.T) {
 	checkAgainstFolded(t, pframes, pfolded, 1200, 0.1)
 	if !strings.HasSuffix(pframes[0].Title, " s, 100.00%)") && !strings.HasSuffix(pframes[0].Title, " ms, 100.00%)") {
 		t.Errorf("root title %q: want a time", pframes[0].Title)
+	}
+
+	// With --inline, hot_inlined is drawn as an inlined frame on top of
+	// hot_function.
+	_, iframes, ifolded, itotal := svgAndFolded(t, export.Options{Input: data, Inline: true}, export.FlameGraphOptions{})
+	CheckGeometry(t, iframes, 1200, itotal)
+	checkAgainstFolded(t, iframes, ifolded, 1200, 0.1)
+	var inl *SVGFrame
+	for i, p := range framePaths(t, iframes) {
+		if p == comm+";__libc_start_call_main;main;hot_caller;hot_function;hot_inlined_[i]" {
+			inl = &iframes[i]
+		}
+	}
+	if inl == nil || inl.Kind != "inlined" || inl.W*2 < hot.W {
+		t.Errorf("inlined frame hot_inlined: %+v (hot_function has %d samples)", inl, hot.W)
 	}
 
 	// And it works in a browser, offline.

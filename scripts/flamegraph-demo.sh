@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 cp testdata/hot.c "$work/"
 (cd "$work" && gcc -O0 -g -fno-omit-frame-pointer -o hot hot.c)
 "$GPERF" record -q -g -e cpu-clock -o "$work/perf.data" -- "$work/hot" cpu 300 >/dev/null
-"$GPERF" script -i "$work/perf.data" --flamegraph "$OUT" --title "gperf: testdata/hot.c, cpu-clock -g" --width 1000
+"$GPERF" script -i "$work/perf.data" --flamegraph "$OUT" --inline --title "gperf: testdata/hot.c, cpu-clock -g, --inline" --width 1000
 echo "wrote $OUT"
 if [ -x /usr/bin/chromium ]; then
 	png=${OUT%.svg}.png
