@@ -87,8 +87,16 @@ func appendFeature(b []byte, f *perfdata.File, feat int) []byte {
 		}
 		b = append(b, '\n')
 	case perfdata.FeatureEventDesc:
-		for _, a := range f.Attrs {
-			b = appendEventDesc(b, a)
+		if len(ft.EventDesc) > 0 {
+			for _, d := range ft.EventDesc {
+				if d.Attr != nil {
+					b = appendEventDesc(b, d.Attr, d.Name, d.IDs)
+				}
+			}
+		} else {
+			for _, a := range f.Attrs {
+				b = appendEventDesc(b, a, a.Name, a.IDs)
+			}
 		}
 	case perfdata.FeatureCPUTopology, perfdata.FeatureNUMATopology, perfdata.FeatureCache, perfdata.FeatureMemTopology:
 		b = fmt.Appendf(b, "# %s info available, use -I to display\n", featureNames[feat])
@@ -197,11 +205,11 @@ func appendBits(b []byte, v uint64, names []string) []byte {
 
 // appendEventDesc is print_event_desc's line for one event: the name,
 // ids and the non-zero perf_event_attr fields (perf_event_attr__fprintf).
-func appendEventDesc(b []byte, a *perfdata.EventAttr) []byte {
-	b = fmt.Appendf(b, "# event : name = %s, ", a.Name)
-	if len(a.IDs) > 0 {
+func appendEventDesc(b []byte, a *perfdata.EventAttr, name string, ids []uint64) []byte {
+	b = fmt.Appendf(b, "# event : name = %s, ", name)
+	if len(ids) > 0 {
 		b = append(b, ", id = {"...)
-		for i, id := range a.IDs {
+		for i, id := range ids {
 			if i > 0 {
 				b = append(b, ',')
 			}

@@ -300,6 +300,25 @@ func (s *session) checkOutput() error {
 				return err
 			}
 		}
+		if bad := o.fields &^ supportedFields; bad != 0 {
+			for _, fn := range fieldNames {
+				if bad&fn.f != 0 {
+					return fmt.Errorf("gperf script: output field %q is not supported", fn.name)
+				}
+			}
+		}
+	}
+	if s.cpuFilter != nil {
+		for j := 0; j < numTypes; j++ {
+			for _, e := range s.order {
+				if e.otype == j {
+					if e.attr.SampleType&perfdata.SampleCPU == 0 {
+						return &ExitError{Msg: "File does not contain CPU events. Remove -C option to proceed.", Code: 255}
+					}
+					break
+				}
+			}
+		}
 	}
 	s.useCallchain = !s.opts.HideCallGraph
 	if s.useCallchain && !s.f.Pipe {
@@ -325,8 +344,28 @@ func (s *session) checkOutput() error {
 	return nil
 }
 
+// supportedFields are the -F fields gperf prints.
+const supportedFields = fComm | fTid | fPid | fTime | fCPU | fEvname | fTrace | fIP | fSym | fDSO | fAddr | fSymOff | fPeriod | fBPFOutput
+
+// Sample-type checks of the fields gperf does not print, so that a default
+// field the samples lack is dropped as perf drops it.
+var absentChecks = []struct {
+	f   field
+	bit perfdata.SampleFormat
+}{
+	{fDataSrc, perfdata.SampleDataSrc}, {fWeight, perfdata.SampleWeight | perfdata.SampleWeightStruct},
+	{fPhysAddr, perfdata.SamplePhysAddr}, {fDataPageSize, perfdata.SampleDataPageSize},
+	{fCodePageSize, perfdata.SampleCodePageSize}, {fInsLat, perfdata.SampleWeightStruct},
+	{fRetireLat, perfdata.SampleWeightStruct}, {fIregs, perfdata.SampleRegsIntr}, {fUregs, perfdata.SampleRegsUser},
+}
+
 func (s *session) checkAttr(e *evsel, o *typeOutput) error {
 	st := e.attr.SampleType
+	for _, c := range absentChecks {
+		if o.fields&c.f != 0 && st&c.bit == 0 && o.userSetFields&c.f == 0 {
+			o.fields &^= c.f
+		}
+	}
 	check := func(bit perfdata.SampleFormat, what string, f field) error {
 		if st&bit != 0 {
 			return nil
@@ -468,7 +507,7 @@ func (s *session) run() error {
 // another. Records are copies, their slices point into the batch's
 // arenas, and batches are recycled, so memory stays flat.
 type batch struct {
-	recs    []perfdata.Record
+	recs    []batchItem
 	samples []perfdata.Sample
 	arena   []byte
 	chains  []uint64
@@ -483,7 +522,7 @@ const (
 
 func newBatch() *batch {
 	return &batch{
-		recs:    make([]perfdata.Record, 0, batchRecords),
+		recs:    make([]batchItem, 0, batchRecords),
 		samples: make([]perfdata.Sample, 0, batchRecords),
 		arena:   make([]byte, 0, batchArena),
 		chains:  make([]uint64, 0, batchChains),
@@ -495,12 +534,24 @@ func (b *batch) reset() {
 	b.recs, b.samples, b.arena, b.chains, b.err = b.recs[:0], b.samples[:0], b.arena[:0], b.chains[:0], nil
 }
 
+// batchItem is a record, or text to print in its place (pipe-mode
+// header features, rendered by the reader goroutine, which alone touches
+// the file's feature state).
+type batchItem struct {
+	rec  perfdata.Record
+	text []byte
+}
+
 // add copies rec into the batch; false when the batch is full.
-func (b *batch) add(rec perfdata.Record) bool {
+func (b *batch) add(rec perfdata.Record, s *session) bool {
 	if len(b.recs) == cap(b.recs) {
 		return false
 	}
 	switch r := rec.(type) {
+	case *perfdata.HeaderFeature:
+		if s.f.Pipe && s.opts.Header {
+			b.recs = append(b.recs, batchItem{text: appendFeature(nil, s.f, int(r.Feature))})
+		}
 	case *perfdata.Sample:
 		if len(b.samples) == cap(b.samples) || len(b.arena)+len(r.Raw) > cap(b.arena) && len(b.arena) > 0 ||
 			len(b.chains)+len(r.Callchain) > cap(b.chains) && len(b.chains) > 0 {
@@ -527,23 +578,23 @@ func (b *batch) add(rec perfdata.Record) bool {
 				c.Callchain = append([]uint64(nil), r.Callchain...)
 			}
 		}
-		b.recs = append(b.recs, c)
+		b.recs = append(b.recs, batchItem{rec: c})
 	case *perfdata.Comm:
 		c := *r
-		b.recs = append(b.recs, &c)
+		b.recs = append(b.recs, batchItem{rec: &c})
 	case *perfdata.Fork:
 		c := *r
-		b.recs = append(b.recs, &c)
+		b.recs = append(b.recs, batchItem{rec: &c})
 	case *perfdata.Exit:
 		c := *r
-		b.recs = append(b.recs, &c)
+		b.recs = append(b.recs, batchItem{rec: &c})
 	case *perfdata.Mmap:
 		c := *r
-		b.recs = append(b.recs, &c)
+		b.recs = append(b.recs, batchItem{rec: &c})
 	case *perfdata.Mmap2:
 		c := *r
 		c.BuildID = append([]byte(nil), r.BuildID...)
-		b.recs = append(b.recs, &c)
+		b.recs = append(b.recs, batchItem{rec: &c})
 	}
 	return true
 }
@@ -583,7 +634,7 @@ func (s *session) pipeline() error {
 				}
 				return
 			}
-			if b.add(rec) {
+			if b.add(rec, s) {
 				continue
 			}
 			select {
@@ -594,7 +645,7 @@ func (s *session) pipeline() error {
 			if !get() {
 				return
 			}
-			if !b.add(rec) {
+			if !b.add(rec, s) {
 				b.err = fmt.Errorf("record at offset %d does not fit a batch", rec.Common().Offset)
 			}
 		}
@@ -605,8 +656,14 @@ func (s *session) pipeline() error {
 		}
 	}()
 	for b := range full {
-		for _, rec := range b.recs {
-			if err := s.process(rec); err != nil {
+		for _, it := range b.recs {
+			if it.text != nil {
+				if _, err := s.out.Write(it.text); err != nil {
+					return fmt.Errorf("write output: %w", err)
+				}
+				continue
+			}
+			if err := s.process(it.rec); err != nil {
 				return err
 			}
 		}
