@@ -25,9 +25,10 @@ static __attribute__((noinline)) int helper(int n)
 
 __attribute__((noinline)) int helper_total(int n)
 {
-	int t = helper(n) + helper(n + 1);
+	const int bias = 7; /* -O2: DW_AT_const_value, no location */
+	int t = helper(n) + helper(n + 1) + bias;
 
 	helper_counter.flags |= 1;
-	printf("%s: n=%d t=%d\n", helper_counter.label, n, t);
+	printf("%s: n=%d t=%d bias=%d\n", helper_counter.label, n, t, bias);
 	return t;
 }
