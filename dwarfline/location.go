@@ -25,13 +25,14 @@ var ErrInvalid = errors.New("invalid argument")
 // reg+off, a constant (an address, maybe of a symbol), or the memory at
 // another term, plus an offset.
 type term struct {
-	kind  termKind
-	reg   int    // tReg
-	c     uint64 // tConst
-	sym   string // tConst: name of the object at c, for @sym
-	inner *term  // tMem: the address loaded from
-	user  bool   // tMem: user-space memory (+u)
-	off   int64  // added to the value
+	kind   termKind
+	reg    int    // tReg
+	c      uint64 // tConst
+	sym    string // tConst: name of the object at c, for @sym
+	signed bool   // tConst: written as a signed number (DW_AT_const_value)
+	inner  *term  // tMem: the address loaded from
+	user   bool   // tMem: user-space memory (+u)
+	off    int64  // added to the value
 }
 
 type termKind int
@@ -496,6 +497,9 @@ func (b *Binary) render(t *term, o *renderCtx) (string, error) {
 		}
 		return r, nil
 	case tConst:
+		if t.signed {
+			return "\\" + strconv.FormatInt(int64(t.c)+t.off, 10), nil
+		}
 		return "\\" + strconv.FormatUint(t.c+uint64(t.off), 10), nil
 	case tMem:
 		if t.off != 0 {

@@ -564,6 +564,11 @@ func (b *Binary) perfCanFetch(p *Probe, v *dwarf.Entry) bool {
 	if v.AttrField(dwarf.AttrExternal) != nil {
 		return true
 	}
+	if v.AttrField(dwarf.AttrConstValue) != nil {
+		// perf writes it as an immediate (where tracefs takes them:
+		// every kernel gperf supports).
+		return true
+	}
 	expr, ok, err := b.varExpr(p, v)
 	if err != nil || !ok || len(expr) == 0 {
 		return false

@@ -392,6 +392,18 @@ func (b *Binary) varPlace(p *Probe, v *dwarf.Entry) (place, error) {
 		}
 		return place{mem: true, t: &term{kind: tConst, c: addr, sym: sym}}, nil
 	}
+	if v.AttrField(dwarf.AttrExternal) == nil {
+		// perf: a constant is an immediate, whatever the location says.
+		if c := v.AttrField(dwarf.AttrConstValue); c != nil {
+			switch x := c.Val.(type) {
+			case int64:
+				return place{t: &term{kind: tConst, c: uint64(x), signed: true}}, nil
+			case uint64:
+				return place{t: &term{kind: tConst, c: x}}, nil
+			}
+			return place{}, fmt.Errorf("constant value of class %v: %w", c.Class, ErrNotSupported)
+		}
+	}
 	expr, ok, err := b.varExpr(p, v)
 	if err != nil {
 		return place{}, err
@@ -407,15 +419,6 @@ func (b *Binary) varPlace(p *Probe, v *dwarf.Entry) (place, error) {
 		return static(0, false)
 	}
 	if !ok {
-		if c := v.AttrField(dwarf.AttrConstValue); c != nil && v.AttrField(dwarf.AttrLocation) == nil {
-			switch x := c.Val.(type) {
-			case int64:
-				return place{t: &term{kind: tConst, c: uint64(x)}}, nil
-			case uint64:
-				return place{t: &term{kind: tConst, c: x}}, nil
-			}
-			return place{}, fmt.Errorf("constant value of class %v: %w", c.Class, ErrNotSupported)
-		}
 		return place{}, fmt.Errorf("no location at %#x: %w", p.Addr, ErrNoLocation)
 	}
 	if len(expr) == 0 {
