@@ -12,6 +12,17 @@
 //	names, err := b.ScopeVars(p, locals)      // $params / $vars expansion
 //	fa, err := b.TranslateArg(p, dwarfline.ArgSpec{...}, opts) // var->field -> fetch-arg
 //	off, err := b.FileOffset(p.Addr)          // uprobe offset
+//	loc, err := b.PointAt(addr)               // address back to FUNC:LINE (perf -l)
+//	syms, err := b.Symbols()                  // --funcs, SymbolAt, SymbolAddr; SymbolsIn(".text")
+//	fns, err := b.FindFuncs(name, file)       // definitions and inlined instances
+//
+// Big files are mapped, not read; units are listed from their headers and
+// decoded one by one (a debug/dwarf Data each) when a query needs them; a
+// skimmer that reads only tags, names and siblings picks the units that
+// define a function, in parallel, releasing the pages it read. A vmlinux
+// query costs a fraction of perf's time and memory. Kernel modules
+// (ET_REL) are laid out section by section and their debug sections
+// relocated, as libdwfl does for perf.
 //
 // Errors wrap ErrNoDWARF, ErrNotFound, ErrNoLocation, ErrNotSupported or
 // ErrInvalid; argument failures are *ArgError carrying perf's message,
