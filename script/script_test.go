@@ -211,7 +211,20 @@ func TestSystemWideTracepoints(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "sched.data")
 	perfRecord(t, dir, out, "-a", "-e", "sched:sched_switch", "-e", "raw_syscalls:sys_enter", "-e", "raw_syscalls:sys_exit", "--", bin, "3")
+	// The fixture's pid, from perf's own output, for --pid and --tid.
+	pid := ""
+	for _, l := range strings.Split(testutil.RunPerf(t, dir, "script", "-i", out, "-F", "comm,pid").Stdout, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && strings.HasPrefix(f[0], "script_args") {
+			pid = f[1]
+			break
+		}
+	}
+	if pid == "" {
+		t.Fatal("no sample of the fixture in the recording")
+	}
 	sets := append(fieldSets[:len(fieldSets):len(fieldSets)],
+		[]string{"--pid", pid},
+		[]string{"--tid", pid + ",1", "-F", "+pid"},
 		[]string{"-C", "0"},
 		[]string{"-C", "1", "-F", "comm,tid,cpu,event"},
 		[]string{"--comms", "script_args-O0"},
