@@ -550,14 +550,17 @@ func (s *Symbolizer) findFiles(d *dso) (runtime, symtab *elf.File) {
 		if bidHex == "" || debugDir == "" {
 			return nil, nil
 		}
-		cands = append(cands, filepath.Join(debugDir, ".build-id", bidHex[:2], bidHex[2:]))
+		// perf's build-id cache: .build-id/xx/yyy links to [vdso]/<id>/.
+		cands = append(cands, filepath.Join(debugDir, ".build-id", bidHex[:2], bidHex[2:], "vdso"))
 	} else {
 		dir, base := filepath.Split(d.path)
 		if link := debugLink(d.path); link != "" && link != base {
 			cands = append(cands, filepath.Join(dir, link), filepath.Join(dir, ".debug", link), filepath.Join("/usr/lib/debug", dir, link))
 		}
 		if bidHex != "" && debugDir != "" {
-			cands = append(cands, filepath.Join(debugDir, ".build-id", bidHex[:2], bidHex[2:]))
+			// perf's build-id cache: .build-id/xx/yyy links to <path>/<id>/
+			// holding the file as "elf" (and debug info as "debug").
+			cands = append(cands, filepath.Join(debugDir, ".build-id", bidHex[:2], bidHex[2:], "elf"))
 			cands = append(cands, filepath.Join(debugDir, ".build-id", bidHex[:2], bidHex[2:], "debug"))
 		}
 		cands = append(cands, "/usr/lib/debug"+d.path+".debug", "/usr/lib/debug"+d.path)

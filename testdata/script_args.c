@@ -3,13 +3,15 @@
  * arguments of several C types (int, unsigned long long, long, char *, a
  * struct with bitfields) so that uprobes can fetch s32, u64, x64, string,
  * bitfield and array values; mid() and leaf() burn CPU under a known call
- * chain for cpu-clock -g recordings; each round makes a few system calls.
+ * chain for cpu-clock -g recordings; clock_gettime() runs in the vDSO; each
+ * round makes a few system calls.
  *
  * Usage: script_args [rounds]   (default 10)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct flags {
@@ -53,6 +55,11 @@ int main(int argc, char **argv)
 		f.d = -i;
 		sum += target(i - 5, 0xfffffffffULL * i, -1000L * i, names[i & 3], &f);
 		sum += mid(i);
+		for (int k = 0; k < 20000; k++) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			sum += ts.tv_nsec & 1;
+		}
 		if (getppid() == 0)
 			sum++;
 	}
