@@ -40,7 +40,7 @@ func listFixtures() []listFixture {
 	return []listFixture{
 		{srcs: []string{"shapes.c", "shapes2.c"}, flags: exe, funcs: []string{
 			"shape_area", "shape_print", "shape_walk", "helper", "helper@shapes2.c",
-			"helper_total", "rect_area", "shape_new", "main", "no_such_function",
+			"helper_total", "rect_area", "shape_new", "main", "no_such_function", "shape_*", "helper*",
 		}},
 		{srcs: []string{"libshapes.c"}, flags: lib, funcs: []string{"lib_add", "lib_sum", "lib_hash", "lib_link"}},
 		{srcs: []string{"ldlm.c"}, flags: exe[:4], funcs: []string{
@@ -106,9 +106,15 @@ func TestListMatchesPerf(t *testing.T) {
 						cmp("-V "+pt, func(w *bytes.Buffer) error { return probe.ShowVars(w, bin, pt, probe.ListOptions{}) }, "-V", pt)
 					}
 				}
-				// A source range: the first 60 lines of the first file.
-				rng := fx.srcs[0] + ":20-60"
-				cmp("-L "+rng, func(w *bytes.Buffer) error { return probe.ShowLines(w, bin, rng, probe.ListOptions{}) }, "-L", rng)
+				// Source ranges in each file, and a file line probe.
+				for _, src := range fx.srcs {
+					rng := src + ":20-60"
+					cmp("-L "+rng, func(w *bytes.Buffer) error { return probe.ShowLines(w, bin, rng, probe.ListOptions{}) }, "-L", rng)
+					rng = src + ":25+10"
+					cmp("-L "+rng, func(w *bytes.Buffer) error { return probe.ShowLines(w, bin, rng, probe.ListOptions{}) }, "-L", rng)
+					pt := src + ":30"
+					cmp("-V "+pt, func(w *bytes.Buffer) error { return probe.ShowVars(w, bin, pt, probe.ListOptions{}) }, "-V", pt)
+				}
 			})
 		}
 	}
