@@ -37,6 +37,8 @@ var recordings = []recording{
 	{name: "kitchen", args: []string{"-e", "cpu-clock", "-c", "100000", "--call-graph", "dwarf,1024", "-d", "--phys-data",
 		"--data-page-size", "--code-page-size", "--user-regs=ax,bx", "-s", "--switch-events", "--namespaces",
 		"--all-cgroups", "-k", "monotonic", "-T", "--sample-cpu"}, workload: []string{"{hot}", "cpu", "5"}},
+	{name: "zstd", args: []string{"-z", "-e", "cpu-clock", "-c", "100000", "-g"}, workload: []string{"{hot}", "cpu", "20"}},
+	{name: "zstd19-a", args: []string{"--compression-level=19", "-a", "-g", "-e", "cpu-clock", "-c", "50000"}, workload: []string{"{hot}", "cpu", "20"}},
 	{name: "uprobe", args: []string{"-e", "{group}:{event}"}, workload: []string{"{ldlm}", "3"}, probe: "{group}:{event}=ldlm_res_hash_dump"},
 }
 

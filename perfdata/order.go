@@ -143,7 +143,7 @@ func (r *Reader) nextOrdered() (Record, error) {
 		if o.done {
 			return nil, errEOF
 		}
-		h, b, off, err := r.nextRaw()
+		h, b, off, err := r.nextRecord()
 		if err == errEOF {
 			o.done = true
 			o.flush(true)

@@ -10,6 +10,10 @@ import (
 
 // ReaderOptions selects how Records delivers records.
 type ReaderOptions struct {
+	// Next replaces PERF_RECORD_COMPRESSED records (perf record -z) with
+	// the records they hold, each with the COMPRESSED record's Offset, as
+	// perf delivers them; NextRaw returns them as they are.
+	//
 	// TimeOrder delivers records as perf script and perf report do
 	// (tools/perf/util/ordered-events.c): records with a timestamp are
 	// queued and released sorted by time, ties in file order, when a
@@ -36,6 +40,7 @@ type Reader struct {
 	ord  *orderer
 	// prefix replay (pipe mode)
 	prefix []pipeRecord
+	z      *decompressor
 }
 
 // source yields raw records: the header, the record's bytes (header
@@ -91,7 +96,7 @@ func (r *Reader) Next() (Record, error) {
 		var h RecordHeader
 		var b []byte
 		var off int64
-		h, b, off, err = r.nextRaw()
+		h, b, off, err = r.nextRecord()
 		if err == nil {
 			rec, err = r.decode(h, b, off)
 		}
@@ -139,6 +144,37 @@ func (r *Reader) nextRaw() (RecordHeader, []byte, int64, error) {
 		}
 	}
 	return h, b, off, err
+}
+
+// nextRecord is nextRaw with PERF_RECORD_COMPRESSED records replaced by
+// the records they hold, as perf delivers them: each with the offset of
+// the COMPRESSED record it came from.
+func (r *Reader) nextRecord() (RecordHeader, []byte, int64, error) {
+	for {
+		if r.z != nil {
+			h, b, ok, err := r.z.next(r.f.BigEndian)
+			if err != nil {
+				return h, nil, r.z.off, err
+			}
+			if ok {
+				return h, b, r.z.off, nil
+			}
+		}
+		h, b, off, err := r.nextRaw()
+		if err == io.EOF && r.z != nil && r.z.pos < len(r.z.out) {
+			return h, nil, r.z.off, &FormatError{Section: "data section", Offset: r.z.off,
+				Msg: "compressed data ends inside a record", Err: ErrTruncated}
+		}
+		if err != nil || h.Type != RecordCompressed {
+			return h, b, off, err
+		}
+		if r.z == nil {
+			r.z = &decompressor{}
+		}
+		if err := r.z.feed(b[8:h.Size], off); err != nil {
+			return h, nil, off, err
+		}
+	}
 }
 
 func headerOf(b []byte, swap bool) RecordHeader {
