@@ -4,7 +4,7 @@
 # upgrading it would swap the reference the tests compare against.
 set -euo pipefail
 need=()
-for pair in gcc:gcc diff:diffutils file:file; do
+for pair in gcc:gcc diff:diffutils file:file zstd:zstd; do
 	cmd=${pair%%:*} pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
