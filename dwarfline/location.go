@@ -30,6 +30,7 @@ type term struct {
 	c      uint64 // tConst
 	sym    string // tConst: name of the object at c, for @sym
 	signed bool   // tConst: written as a signed number (DW_AT_const_value)
+	addr   bool   // tConst: an address (DW_OP_addr), relocated in a module or PIE
 	inner  *term  // tMem: the address loaded from
 	user   bool   // tMem: user-space memory (+u)
 	off    int64  // added to the value
@@ -131,7 +132,7 @@ func (x *exprCtx) eval(expr []byte) (place, error) {
 				a = uint64(order.Uint32(rest))
 			}
 			i += ptr
-			stack = append(stack, &term{kind: tConst, c: a})
+			stack = append(stack, &term{kind: tConst, c: a, addr: true})
 		case op >= 0x30 && op <= 0x4f: // DW_OP_lit0..31
 			stack = append(stack, &term{kind: tConst, c: uint64(op - 0x30)})
 		case op >= 0x08 && op <= 0x11: // DW_OP_const*
@@ -497,6 +498,12 @@ func (b *Binary) render(t *term, o *renderCtx) (string, error) {
 		}
 		return r, nil
 	case tConst:
+		if t.addr && (b.elf.Type == elf.ET_REL || b.elf.Type == elf.ET_DYN) {
+			// DW_OP_addr; DW_OP_stack_value: the value is an address,
+			// which the loader moves in a module or a PIE; an immediate
+			// would be wrong and perf's @sym loads memory instead.
+			return "", fmt.Errorf("the value is the address %#x, relocated at load time: no fetch-arg can express it: %w", t.c+uint64(t.off), ErrNotSupported)
+		}
 		if t.signed {
 			return "\\" + strconv.FormatInt(int64(t.c)+t.off, 10), nil
 		}

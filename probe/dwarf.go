@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 	"strings"
@@ -187,4 +188,24 @@ func (d *dwarfInfo) PointAt(vaddr uint64) (Point, bool) {
 		return Point{}, false
 	}
 	return Point{Function: loc.Function, File: loc.File, Line: loc.Line, Offset: loc.Offset}, true
+}
+
+// SymbolAt names the function symbol holding an address, in dwarfline's
+// address layout (which places a module's sections apart). Of aliases at
+// one address perf takes the first of the symbol table (probe keeps
+// aliases: symbol_conf.allow_aliases), so gperf does too.
+func (d *dwarfInfo) SymbolAt(vaddr uint64) (string, uint64, bool) {
+	syms, err := d.b.Symbols()
+	if err != nil {
+		return "", 0, false
+	}
+	for _, s := range syms {
+		if s.Type != elf.STT_FUNC || s.Value > vaddr {
+			continue
+		}
+		if vaddr < s.Value+s.Size || vaddr == s.Value {
+			return s.Name, s.Value, true
+		}
+	}
+	return "", 0, false
 }

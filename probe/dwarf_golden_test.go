@@ -74,7 +74,16 @@ func firstProbeLine(t *testing.T, bin, fn string) string {
 
 func compareDefinition(t *testing.T, c *defCounts, bin, spec string, messages bool) {
 	t.Helper()
-	perf, gp := both(t, "", "-n", "-v", "-x", bin, spec)
+	compareWith(t, c, func(args ...string) (testutil.Result, testutil.Result) {
+		return both(t, "", append([]string{"-x", bin}, args...)...)
+	}, bin, spec, messages)
+}
+
+// compareWith is compareDefinition with the commands run by run (perf's
+// result first), given perf probe's arguments without the target.
+func compareWith(t *testing.T, c *defCounts, run func(args ...string) (testutil.Result, testutil.Result), bin, spec string, messages bool) {
+	t.Helper()
+	perf, gp := run("-n", "-v", spec)
 	pw, gw := writing(perf.Stderr), writing(gp.Stderr)
 	c.add(func(c *defCounts) { c.total++ })
 	switch {
@@ -100,7 +109,8 @@ func compareDefinition(t *testing.T, c *defCounts, bin, spec string, messages bo
 		// the entry of the first function of that name (docs/compat.md).
 		// Prove that is what it wrote.
 		fn, _, _ := strings.Cut(spec, ";")
-		entry := writing(testutil.RunPerf(t, "", "probe", "-n", "-v", "-x", bin, fn).Stderr)
+		ep, _ := run("-n", "-v", fn)
+		entry := writing(ep.Stderr)
 		subset := pw != ""
 		for _, l := range strings.Split(pw, "\n") {
 			subset = subset && strings.Contains(entry+"\n", l+"\n")
@@ -121,7 +131,7 @@ func compareDefinition(t *testing.T, c *defCounts, bin, spec string, messages bo
 		c.add(func(c *defCounts) { c.same++ })
 		if messages {
 			// Without -v, everything printed is perf's.
-			perf, gp := both(t, "", "-n", "-x", bin, spec)
+			perf, gp := run("-n", spec)
 			sameResult(t, "-n "+spec, perf, gp)
 			c.add(func(c *defCounts) { c.checkedM++ })
 			if perf.Stdout == gp.Stdout && perf.Stderr == gp.Stderr && perf.Code == gp.Code {

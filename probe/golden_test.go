@@ -279,6 +279,31 @@ func TestKprobeDefinitionsMatchPerf(t *testing.T) {
 	}
 }
 
+// TestKprobeDWARFMatchesPerf resolves module probes with DWARF (lines,
+// $params, $vars, lazy patterns) through the private tracefs, compared as
+// TestDefinitionsMatchPerf compares uprobes.
+func TestKprobeDWARFMatchesPerf(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs)
+	ko := kmod(t)
+	var c defCounts
+	run := func(args ...string) (testutil.Result, testutil.Result) {
+		a := append([]string{"probe", "-m", ko}, args...)
+		return fakeTracefs(t, testutil.PerfPath(), a...), fakeTracefs(t, gperf(t), a...)
+	}
+	for _, fn := range []string{"ldlm_res_hash_dump", "ldlm_hash_for_each", "ldlm_namespace_dump", "dump_namespaces_write", "ldlm_resource_new"} {
+		specs := []string{fn + " $params", fn + ";*"}
+		r := testutil.RunPerf(t, "", "probe", "-m", ko, "-L", fn)
+		for _, m := range numberedRE.FindAllStringSubmatch(r.Stdout, 4)[1:] {
+			specs = append(specs, fn+":"+m[1]+" $vars")
+		}
+		for _, s := range specs {
+			compareWith(t, &c, run, ko, s, false)
+		}
+	}
+	t.Logf("module definitions: %d specs, %d identical to perf's, %d with documented corrections, %d gperf refuses, %d perf refuses, %d both refuse",
+		c.total, c.same, c.corrected, c.refused, c.extended, c.bothFail)
+}
+
 // TestKprobeUnsupported adds a kprobe on a kernel without kprobes (a
 // tracefs without kprobe_events, as this project's host kernel): a clear
 // error naming the kernel option, perf's exit status, nothing added.

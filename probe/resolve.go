@@ -17,6 +17,8 @@ type debugInfo interface {
 	// PointAt describes an address in source terms
 	// (debuginfo__find_probe_point); ok is false when DWARF has nothing.
 	PointAt(vaddr uint64) (p Point, ok bool)
+	// SymbolAt names the function symbol holding an address.
+	SymbolAt(vaddr uint64) (name string, start uint64, ok bool)
 	Close() error
 }
 
@@ -199,8 +201,15 @@ func (t *target) place(d *Definition, vaddr uint64, fn string, off uint64) error
 	case t.online && t.kallsyms != nil && t.bin == nil:
 		d.Symbol, d.Offset = "_text", vaddr-t.textAddr
 	case t.bin.f.Type == elf.ET_REL:
-		// A module: its sections all start at 0, so an address alone
-		// does not name a symbol; the function DWARF found does.
+		// A module: the ELF symbol holding the address in dwarfline's
+		// layout of its sections (gcc's .constprop/.isra clones are not
+		// in DWARF), as perf's post_process_probe_trace_point; else the
+		// function DWARF found.
+		if t.dbg != nil {
+			if name, start, ok := t.dbg.SymbolAt(vaddr); ok {
+				fn, off = name, vaddr-start
+			}
+		}
 		d.Path, d.Symbol, d.Offset = t.module, fn, off
 	default:
 		// An offline vmlinux: the ELF symbol holding the address, as
