@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -36,6 +37,7 @@ func FuzzReader(f *testing.F) {
 	}
 	pw.Close()
 	f.Add(pipe.Bytes())
+	addFile(f, compressedSynth(f, dir))
 	// Seeds must be the same in the fuzzing coordinator and its workers,
 	// and perf recordings differ at each run: record them only when the
 	// seeds are run as tests, not while fuzzing (-fuzz).
@@ -174,4 +176,46 @@ func checkStable(t *testing.T, b []byte) {
 			t.Fatalf("feature %s: wrote %x, read back %x", ft, want, got)
 		}
 	}
+}
+
+// compressedSynth writes a synthetic file whose records are compressed
+// with the zstd command into COMPRESSED records, as perf record -z does.
+func compressedSynth(tb testing.TB, dir string) string {
+	attrs := synthAttrs()
+	var raw []byte
+	for _, r := range synthRecords(attrs, 4, 30, 12) {
+		var err error
+		if raw, err = perfdata.EncodeRecord(raw, r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	zstd, err := exec.LookPath("zstd")
+	if err != nil {
+		tb.Fatal("the zstd command is needed (scripts/deps.sh installs it)")
+	}
+	cmd := exec.Command(zstd, "-q", "-c", "-3", "--no-check")
+	cmd.Stdin = bytes.NewReader(raw)
+	comp, err := cmd.Output()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	feat := synthFeatures(attrs)
+	feat.Compressed = &perfdata.Compressed{Version: 0, Type: 1, Level: 3, Ratio: 3, MmapLen: 1 << 20}
+	path := filepath.Join(dir, "compressed.data")
+	w, err := perfdata.Create(path, attrs, feat)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for len(comp) > 0 {
+		n := min(len(comp), 700) // several records, split inside blocks
+		rec := &perfdata.Unknown{Header: perfdata.RecordHeader{Type: perfdata.RecordCompressed}, Data: comp[:n]}
+		if err := w.WriteRecord(rec); err != nil {
+			tb.Fatal(err)
+		}
+		comp = comp[n:]
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
