@@ -370,6 +370,9 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 		if len(hb) == 0 && err == io.EOF {
 			return RecordHeader{}, nil, off, io.EOF
 		}
+		if err != io.EOF {
+			return RecordHeader{}, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "read", Err: err}
+		}
 		return RecordHeader{}, nil, off, s.truncated(off, fmt.Sprintf("record header cut after %d bytes", len(hb)))
 	}
 	h := headerOf(hb, s.swap)
@@ -382,6 +385,9 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 	n := int(h.Size)
 	b, err := s.br.Peek(n)
 	if err != nil {
+		if err != io.EOF {
+			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "read", Err: err}
+		}
 		return h, nil, off, s.truncated(off, fmt.Sprintf("%s record of %d bytes cut after %d", h.Type, h.Size, len(b)))
 	}
 	s.br.Discard(n)
