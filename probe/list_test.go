@@ -58,6 +58,10 @@ func TestListMatchesPerf(t *testing.T) {
 	testutil.Requires(t, testutil.Perf, testutil.Gcc)
 	var total listCounts
 	for _, fx := range listFixtures() {
+		if testing.Short() {
+			// -short: the first and last builds of each fixture.
+			fx.flags = []testutil.BuildFlags{fx.flags[0], fx.flags[len(fx.flags)-1]}
+		}
 		for _, fl := range fx.flags {
 			fx, fl := fx, fl
 			t.Run(strings.TrimSuffix(fx.srcs[0], ".c")+"-"+fl.String(), func(t *testing.T) {
