@@ -257,7 +257,20 @@ func TestCPUClockCallchain(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "cpu-g.data")
 	perfRecord(t, dir, out, "-g", "-e", "cpu-clock", "-F", "2000", "--", bin, "30")
-	compare(t, gperf, out, fieldSets)
+	// --kallsyms with a copy of /proc/kallsyms, and with its first 300 kB
+	// only (kernel addresses past its last symbol have no map then).
+	ks, err := os.ReadFile("/proc/kallsyms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, part := filepath.Join(dir, "kallsyms"), filepath.Join(dir, "kallsyms.part")
+	os.WriteFile(full, ks, 0o644)
+	if len(ks) > 300000 {
+		ks = ks[:300000]
+	}
+	os.WriteFile(part, ks, 0o644)
+	compare(t, gperf, out, append(fieldSets[:len(fieldSets):len(fieldSets)],
+		[]string{"--kallsyms", full}, []string{"--kallsyms", part, "-G"}))
 	out2 := filepath.Join(dir, "cpu.data")
 	perfRecord(t, dir, out2, "-e", "cpu-clock", "-e", "task-clock", "-F", "2000", "--", bin, "30")
 	compare(t, gperf, out2, fieldSets)

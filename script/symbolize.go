@@ -86,9 +86,18 @@ type Symbolizer struct {
 	dsos     map[string]*dso
 	kernel   *dso
 	kloaded  bool
-	tracingK []byte
-	last     *addrSpace
-	lastPid  uint32
+	// With a kallsyms file other than /proc/kallsyms, perf's kernel map
+	// spans its symbols only (map__fixup_start/end); with /proc/kallsyms
+	// it reads /proc/kcore's segments instead, which cover the kernel.
+	kRestrict bool
+	kLo, kHi  uint64
+	// The kernel map's range from its MMAP record, which the first
+	// lookup uses (perf loads the symbols, and narrows the map, only
+	// after finding the map).
+	kMmapLo, kMmapHi uint64
+	tracingK         []byte
+	last             *addrSpace
+	lastPid          uint32
 }
 
 type addrSpace struct {
@@ -140,6 +149,9 @@ func NewSymbolizer(f *perfdata.File, opts SymbolizerOptions) *Symbolizer {
 func (s *Symbolizer) Update(r perfdata.Record) {
 	switch r := r.(type) {
 	case *perfdata.Mmap:
+		if r.CPUMode() == cpumodeKernel && strings.HasPrefix(r.Filename, KernelDSO) {
+			s.kMmapLo, s.kMmapHi = r.Addr, r.Addr+r.Len
+		}
 		if r.CPUMode() == cpumodeKernel || r.Pid == ^uint32(0) {
 			return
 		}
@@ -269,7 +281,9 @@ func (as *addrSpace) find(addr uint64) *mapping {
 func (s *Symbolizer) Resolve(pid uint32, cpumode uint16, addr uint64) Symbol {
 	switch cpumode {
 	case cpumodeKernel:
-		s.loadKernel()
+		if !s.kernelMapped(addr) {
+			return Symbol{Addr: addr, Kernel: true}
+		}
 		sy := Symbol{Addr: addr, DSO: KernelDSO, Kernel: true}
 		if k := s.kernel.find(addr); k != nil {
 			sy.Name, sy.Start, sy.Off = k.name, k.start, addr-k.start
@@ -302,7 +316,9 @@ func (s *Symbolizer) Resolve(pid uint32, cpumode uint16, addr uint64) Symbol {
 
 // KernelSymbol implements KernelSymbols for print fmts' %pS.
 func (s *Symbolizer) KernelSymbol(addr uint64) (string, uint64, bool) {
-	s.loadKernel()
+	if !s.kernelMapped(addr) {
+		return "", 0, false
+	}
 	if k := s.kernel.find(addr); k != nil {
 		return k.name, k.start, true
 	}
@@ -356,6 +372,19 @@ func (d *dso) find(addr uint64) *sym {
 
 // ---- kernel ----
 
+// kernelMapped reports whether perf's kernel map contains addr, loading
+// the kernel symbols if needed.
+func (s *Symbolizer) kernelMapped(addr uint64) bool {
+	if !s.kloaded {
+		s.loadKernel()
+		if s.kMmapHi > s.kMmapLo {
+			return addr >= s.kMmapLo && addr < s.kMmapHi
+		}
+		return true
+	}
+	return !s.kRestrict || addr >= s.kLo && addr < s.kHi
+}
+
 func (s *Symbolizer) loadKernel() {
 	if s.kloaded {
 		return
@@ -372,6 +401,12 @@ func (s *Symbolizer) loadKernel() {
 	}
 	s.kernel.syms = parseKallsyms(data)
 	s.kernel.loaded = true
+	if s.opts.Kallsyms != "" && s.opts.Kallsyms != "/proc/kallsyms" {
+		s.kRestrict = true
+		if n := len(s.kernel.syms); n > 0 {
+			s.kLo, s.kHi = s.kernel.syms[0].start, s.kernel.syms[n-1].end
+		}
+	}
 }
 
 // parseKallsyms reads kallsyms text as perf's dso__load_kallsyms: text,
