@@ -322,3 +322,22 @@ func TestKprobeUnsupported(t *testing.T) {
 		}
 	}
 }
+
+// TestVmlinuxDefinitionsMatchPerf shows kprobe definitions (-D) for an
+// offline vmlinux with DWARF, which need not be the running kernel: the
+// same lines as perf -k -D (perf ignores the build id for -D).
+func TestVmlinuxDefinitionsMatchPerf(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs, testutil.VmlinuxDWARF)
+	v := testutil.VmlinuxPath()
+	for _, s := range []string{
+		"vfs_read", "vfs_read%return $retval", "vfs_read:6 file", "vfs_read count buf",
+		"do_sys_openat2 dfd filename", "vfs_rea*", "no_such_function_xyz",
+	} {
+		perf := fakeTracefs(t, testutil.PerfPath(), "probe", "-k", v, "-D", s)
+		gp := testutil.Run(t, "", gperf(t), "probe", "-k", v, "-D", s)
+		testutil.Same(t, "-k -D "+s, "perf", perf.Stdout, "gperf", gp.Stdout)
+		if (perf.Code == 0) != (gp.Code == 0) {
+			t.Errorf("-k -D %s: perf exits %d, gperf %d\n%s", s, perf.Code, gp.Code, gp.Stderr)
+		}
+	}
+}

@@ -23,10 +23,11 @@ const (
 	Gcc                              // gcc on PATH
 	Chromium                         // Debian's chromium at /usr/bin/chromium (flame graph browser tests)
 	KernelHeaders                    // headers to build testdata/kmod against (KernelHeadersDir)
+	VmlinuxDWARF                     // a vmlinux with DWARF (VmlinuxPath)
 )
 
 func (r Requirement) String() string {
-	return [...]string{"root", "perf", "tracefs", "uprobes (CONFIG_UPROBE_EVENTS)", "kprobes (CONFIG_KPROBE_EVENTS)", "gcc", "chromium", "kernel headers (linux-headers-*)"}[r]
+	return [...]string{"root", "perf", "tracefs", "uprobes (CONFIG_UPROBE_EVENTS)", "kprobes (CONFIG_KPROBE_EVENTS)", "gcc", "chromium", "kernel headers (linux-headers-*)", "vmlinux with DWARF"}[r]
 }
 
 // TracingDir is where the tests expect tracefs.
@@ -76,6 +77,10 @@ func check(r Requirement) error {
 		}
 	case Tracefs:
 		return ensureTracefs()
+	case VmlinuxDWARF:
+		if VmlinuxPath() == "" {
+			return fmt.Errorf("no $GPERF_TEST_VMLINUX, /usr/lib/debug/boot/vmlinux-* or lab/cache/kernel/*/vmlinux-*")
+		}
 	case KernelHeaders:
 		if KernelHeadersDir() == "" {
 			return fmt.Errorf("no /usr/src/linux-headers-*/Module.symvers")
@@ -116,4 +121,19 @@ func KernelHeadersDir() string {
 		return ""
 	}
 	return filepath.Dir(m[0])
+}
+
+// VmlinuxPath returns a vmlinux with DWARF: $GPERF_TEST_VMLINUX, Debian's
+// linux-image-*-dbg file, or the one the kernel lab downloads; "" when
+// there is none.
+func VmlinuxPath() string {
+	if p := os.Getenv("GPERF_TEST_VMLINUX"); p != "" {
+		return p
+	}
+	for _, g := range []string{"/usr/lib/debug/boot/vmlinux-*", filepath.Join(RepoRoot(), "lab", "cache", "kernel", "*", "vmlinux-*")} {
+		if m, _ := filepath.Glob(g); len(m) > 0 {
+			return m[0]
+		}
+	}
+	return ""
 }
