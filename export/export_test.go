@@ -313,14 +313,15 @@ var switchRe = regexp.MustCompile(`^(.*\S)\s+(-?\d+)\s+(\d+)\.(\d{9}):\s+sched:s
 // sched_switch lines (nanosecond timestamps with --ns), the way the
 // export documents it: per task, switch-out to switch-in, charged to the
 // switch-out stack.
-func perfOffCPU(t *testing.T, data string) map[string]uint64 {
+func perfOffCPU(t *testing.T, data string) (folded map[string]uint64, missed map[string]int) {
 	t.Helper()
 	type out struct {
 		since uint64
 		stack string
 	}
 	pending := map[string]out{}
-	folded := map[string]uint64{}
+	folded = map[string]uint64{}
+	missed = map[string]int{}
 	var last uint64
 	inversions := 0
 	for _, b := range perfBlocks(t, perfScript(t, data, "--ns", "-F", "comm,tid,time,event,trace,ip,sym,dso")) {
@@ -341,6 +342,11 @@ func perfOffCPU(t *testing.T, data string) map[string]uint64 {
 			delete(pending, next)
 		}
 		if prev != "0" {
+			// A task switching out twice was switched in unseen:
+			// the recording misses a sample.
+			if _, ok := pending[prev]; ok {
+				missed[m[1]]++
+			}
 			pending[prev] = out{ts, foldedStack(m[1], b.frames)}
 		}
 	}
@@ -355,7 +361,7 @@ func perfOffCPU(t *testing.T, data string) map[string]uint64 {
 	if inversions > 0 {
 		t.Errorf("perf script delivers %d sched_switch samples out of time order: the recorder wrote FINISHED_ROUND too early", inversions)
 	}
-	return folded
+	return folded, missed
 }
 
 // TestOffCPU checks off-CPU stacks against the same computation on perf
@@ -378,7 +384,7 @@ func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
 		readFailed(t, data, err)
 	}
 	got, total := parseFoldedText(t, buf.String())
-	want := perfOffCPU(t, data)
+	want, missed := perfOffCPU(t, data)
 	// Other tasks' stacks may hold C++ names, which perf demangles and
 	// gperf does not: compare the fixture's stacks one by one and the
 	// totals of all tasks.
@@ -408,7 +414,11 @@ func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
 	}
 	t.Logf("off CPU: %d ns in all, %d ns under sleep_inner; slept %d ns, recording took %v", total, sleep, uint64(sleptNS), wall)
 	lost := lostRecords(t, data)
-	if lost != "" {
+	if n := missed[comm]; n > 0 {
+		// perf script sees the same: the recorder dropped samples
+		// without saying so (no LOST record).
+		t.Errorf("the recording misses %d switch-ins of %s (a task switched out twice), and has no LOST records: the recorder dropped samples", n, comm)
+	} else if lost != "" {
 		// A lost switch-out loses the interval that follows it.
 		t.Logf("the recording lost events (%s): only the upper bound holds", lost)
 		if sleep > uint64(wall) {
