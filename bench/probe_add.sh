@@ -8,7 +8,8 @@
 #
 #   RUNS=5 bench/probe_add.sh ./gperf
 #
-# Environment: PERF (default /usr/bin/perf), RUNS (default 5), WORK (build
+# Environment: PERF (default /usr/bin/perf), RUNS (default 5), VMLINUX (a
+# vmlinux with DWARF, default the lab's or /usr/lib/debug), WORK (build
 # and scratch directory), GEN_BIG (the large-program generator, default
 # /work/shared/bench/gen_big.sh; skipped when absent). Needs root (tracefs).
 set -euo pipefail
@@ -101,4 +102,14 @@ if [ -r "$GEN_BIG" ]; then
 	q big_add_dry -x "$BIG" -n 'fn_63_80:10 p->a p->other->label n'
 	q big_D_glob -x "$BIG" -D 'fn_63_*'
 	q big_missing -x "$BIG" -n no_such_function_xyz
+fi
+
+# Kernel definitions offline on a vmlinux with DWARF (perf -D ignores the
+# build id; -n is gperf's only: perf refuses a vmlinux that is not the
+# running kernel).
+VMLINUX=${VMLINUX:-$(ls /usr/lib/debug/boot/vmlinux-* "$HERE"/../lab/cache/kernel/*/vmlinux-* 2>/dev/null | head -n 1 || true)}
+if [ -n "$VMLINUX" ] && [ -r "$VMLINUX" ]; then
+	echo "probe_add input=$VMLINUX bytes=$(stat -c %s "$VMLINUX")"
+	q k_D_line -k "$VMLINUX" -D 'vfs_read:6 file'
+	q k_D_args -k "$VMLINUX" -D 'do_sys_openat2 dfd filename'
 fi
