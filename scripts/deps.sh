@@ -9,6 +9,10 @@ for pair in gcc:gcc diff:diffutils file:file zstd:zstd; do
 	command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
 [ -x /usr/bin/perf ] || need+=(linux-perf)
+# Headless Chromium opens the flame graph SVG in the flamegraph tests; a font
+# is needed for its text to render in screenshots.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "deps: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
