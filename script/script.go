@@ -111,6 +111,7 @@ type session struct {
 	initialTime  uint64
 	prevTime     uint64
 	lastThread   *thread
+	lastEvsel    *evsel
 }
 
 func (s *session) warn(msg string) {
@@ -820,9 +821,12 @@ func appendSideEvent(b []byte, rec perfdata.Record) []byte {
 
 func (s *session) sample(r *perfdata.Sample) error {
 	a := r.Attr
-	e := s.evsels[a]
-	if e == nil {
-		e = s.addEvsel(a, nil)
+	e := s.lastEvsel
+	if e == nil || e.attr != a {
+		if e = s.evsels[a]; e == nil {
+			e = s.addEvsel(a, nil)
+		}
+		s.lastEvsel = e
 	}
 	o := &s.output[e.otype]
 	if o.fields == 0 {
@@ -850,7 +854,13 @@ func (s *session) sample(r *perfdata.Sample) error {
 		return nil
 	}
 	smp := sampleView{cpu: cpu, time: r.Time, pid: pid, tid: tid}
-	b := s.buf[:0]
+	// Format straight into the writer's free space when it is large
+	// enough (the common case), else into s.buf.
+	b := s.out.AvailableBuffer()
+	own := cap(b) < 4096
+	if own {
+		b = s.buf[:0]
+	}
 	b = s.appendStart(b, e, &smp, t)
 	f := o.fields
 	if f&fPeriod != 0 {
@@ -896,7 +906,9 @@ func (s *session) sample(r *perfdata.Sample) error {
 		}
 	}
 	b = append(b, '\n')
-	s.buf = b
+	if own {
+		s.buf = b[:0] // keep what it grew to
+	}
 	_, err := s.out.Write(b)
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)
