@@ -431,11 +431,30 @@ func (b *Binary) cfa(pc uint64) (*term, error) {
 	if err != nil {
 		return nil, fmt.Errorf("call frame at %#x: %w", pc, err)
 	}
+	if fc.CFA.Rule == frame.RuleExpression {
+		// DW_CFA_def_cfa_expression: the expression computes the CFA.
+		x := &exprCtx{b: b, pc: pc}
+		pl, err := x.eval(fc.CFA.Expression)
+		if err != nil {
+			return nil, &cfaExprError{expr: fc.CFA.Expression, err: err}
+		}
+		return pl.t, nil
+	}
 	if fc.CFA.Rule != frame.RuleCFA {
 		return nil, fmt.Errorf("call frame at %#x: CFA rule %d: %w", pc, fc.CFA.Rule, ErrNotSupported)
 	}
 	return &term{kind: tReg, reg: int(fc.CFA.Reg), off: fc.CFA.Offset}, nil
 }
+
+// cfaExprError is a CFA given by an expression gperf cannot use; perf
+// takes the expression's first operation as the frame base.
+type cfaExprError struct {
+	expr []byte
+	err  error
+}
+
+func (e *cfaExprError) Error() string { return fmt.Sprintf("CFA expression %x: %v", e.expr, e.err) }
+func (e *cfaExprError) Unwrap() error { return e.err }
 
 // hasCFI reports whether the binary has call frame information at all
 // (perf uses the CFA only when it does).

@@ -52,6 +52,7 @@ type Probe struct {
 	sc     *dwarf.Entry // the scope: function or inlined instance
 	fb     *term        // frame base at Addr, nil when none
 	fbErr  error
+	fbPerf bool // perf has a frame base although gperf cannot use it
 	scTree *node
 }
 
@@ -71,31 +72,36 @@ func (b *Binary) Resolve(spec PointSpec) ([]*Probe, error) {
 	if spec.Lazy != "" {
 		return nil, fmt.Errorf("resolve lazy line pattern %q: %w", spec.Lazy, ErrNotSupported)
 	}
-	if spec.Function != "" {
-		if us, err = b.candidateUnits(spec.Function); err != nil {
-			return nil, err
-		}
-	}
 	r := &resolver{b: b, spec: spec, max: spec.MaxProbes}
 	if r.max <= 0 {
 		r.max = 128
 	}
-	for _, u := range us {
+	perUnit := func(u *unit) (bool, error) {
 		fname := ""
 		if spec.File != "" {
 			if fname = b.unitHasFile(u, spec.File); fname == "" {
-				continue
+				return false, nil
 			}
 		}
 		r.u = u
 		if spec.Function != "" {
-			err = r.byFunc(u)
-		} else {
-			err = r.byLine(u, spec.Line, fname)
+			return false, r.byFunc(u)
 		}
-		if err != nil {
-			return nil, err
+		return false, r.byLine(u, spec.Line, fname)
+	}
+	if spec.Function != "" {
+		// Units are skimmed ahead in batches, and the walk stops at
+		// the first error (too many probes), as perf's does.
+		err = b.eachCandidate(spec.Function, perUnit)
+	} else {
+		for _, u := range us {
+			if _, err = perUnit(u); err != nil {
+				break
+			}
 		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(r.out) == 0 {
 		what := spec.Function
@@ -193,6 +199,24 @@ func (r *resolver) byLine(u *unit, line int, fname string) error {
 		return r.add(sc, addr, nil)
 	})
 }
+
+// ErrTooMany is returned (wrapped) when a point resolves to more probe
+// addresses than PointSpec.MaxProbes.
+var ErrTooMany = errors.New("too many probe points")
+
+// TooManyError is perf's "Too many( > N) probe point found.".
+type TooManyError struct{ Max int }
+
+func (e *TooManyError) Error() string {
+	return fmt.Sprintf("resolve probe point: more than %d probe points", e.Max)
+}
+
+// Perf is perf's warning text.
+func (e *TooManyError) Perf() string {
+	return fmt.Sprintf("Too many( > %d) probe point found.\n", e.Max)
+}
+
+func (e *TooManyError) Unwrap() error { return ErrTooMany }
 
 // SharedLineError is perf's verify_representive_line failure: the line's
 // address belongs to another line.
@@ -329,7 +353,7 @@ func (r *resolver) add(sc *dwarf.Entry, addr uint64, set func(*Probe)) error {
 		set(p)
 	}
 	if len(r.out) >= r.max {
-		return fmt.Errorf("too many (> %d) probe points found: %w", r.max, ErrInvalid)
+		return &TooManyError{Max: r.max}
 	}
 	r.out = append(r.out, p)
 	return nil
@@ -359,7 +383,12 @@ func (b *Binary) frameBase(p *Probe) error {
 	x := &exprCtx{b: b, u: p.u, pc: p.Addr}
 	pl, err := x.eval(expr)
 	if err != nil {
-		if len(expr) == 1 && expr[0] == 0x9c && b.hasCFI() {
+		var ce *cfaExprError
+		switch {
+		case errors.As(err, &ce):
+			// perf uses the CFA expression's first operation.
+			p.fbPerf = perfAccepts(ce.expr, false, b)
+		case len(expr) == 1 && expr[0] == 0x9c && b.hasCFI():
 			return fmt.Errorf("get call frame on %#x: %w", p.Addr, err)
 		}
 		p.fbErr = err
@@ -573,5 +602,5 @@ func (b *Binary) perfCanFetch(p *Probe, v *dwarf.Entry) bool {
 	if err != nil || !ok || len(expr) == 0 {
 		return false
 	}
-	return perfAccepts(expr, p.fb != nil, b)
+	return perfAccepts(expr, p.fb != nil || p.fbPerf, b)
 }

@@ -129,7 +129,10 @@ func ShowLines(w io.Writer, bin string, spec string, opts ListOptions) error {
 // show_available_vars in tools/perf/util/probe-event.c).
 func listError(err error, bin, summary, notFound string) error {
 	var sl *dwarfline.SharedLineError
+	var tm *dwarfline.TooManyError
 	switch {
+	case errors.As(err, &tm):
+		return &Error{Warning: tm.Perf() + "Debuginfo analysis failed.\n", Summary: summary, Errno: errRange, Err: err}
 	case errors.Is(err, dwarfline.ErrNoDWARF):
 		if abs, aerr := filepath.Abs(bin); aerr == nil {
 			bin = abs
