@@ -21,12 +21,12 @@ GPERF=${1:?usage: record_compare.sh /path/to/gperf}
 PERF=${PERF:-/usr/bin/perf}
 N=${N:-1000000}
 RUNS=${RUNS:-5}
-WORK=${WORK:-${TMPDIR:-/tmp}/gperf-bench-record}
+WORK=${WORK:-${TMPDIR:-/tmp}/gperf-bench-record.$$}
 [ -x /usr/bin/time ] || { echo "record_compare: /usr/bin/time (GNU time) is required" >&2; exit 2; }
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 mkdir -p "$WORK"
 G=gperfbench_rec_$$
-cleanup() { "$PERF" probe -q -d "$G:*" >/dev/null 2>&1 || true; rm -f "$WORK"/*.data "$WORK"/*.data.old; }
+cleanup() { "$PERF" probe -q -d "$G:*" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 # The workload: P processes each making N getppid calls (or N calls of a
