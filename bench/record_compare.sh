@@ -13,7 +13,8 @@
 #             samples out of expected, lost, duplicates
 #   uprobe  : N calls of a probed function with two arguments
 #
-# Environment: PERF (default /usr/bin/perf), N, RUNS, WORK (scratch).
+# Environment: PERF (default /usr/bin/perf), N, RUNS, WORK (a scratch
+# directory is made in it, default $TMPDIR or /tmp).
 # Needs root (tracefs, uprobes) and gcc. Prints key=value lines; ratios are
 # perf/gperf for times (above 1: gperf is faster) and gperf/perf for loss.
 set -euo pipefail
@@ -21,10 +22,11 @@ GPERF=${1:?usage: record_compare.sh /path/to/gperf}
 PERF=${PERF:-/usr/bin/perf}
 N=${N:-1000000}
 RUNS=${RUNS:-5}
-WORK=${WORK:-${TMPDIR:-/tmp}/gperf-bench-record.$$}
+WORK=${WORK:-${TMPDIR:-/tmp}}
 [ -x /usr/bin/time ] || { echo "record_compare: /usr/bin/time (GNU time) is required" >&2; exit 2; }
 [ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
 mkdir -p "$WORK"
+WORK=$(mktemp -d "$WORK/gperf-bench-record.XXXXXX") # ours alone, removed at exit
 G=gperfbench_rec_$$
 cleanup() { "$PERF" probe -q -d "$G:*" >/dev/null 2>&1 || true; rm -rf "$WORK"; }
 trap cleanup EXIT
