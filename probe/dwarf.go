@@ -138,7 +138,10 @@ func (d *dwarfInfo) translateArgs(pr *dwarfline.Probe, sp *Spec, topts dwarfline
 // report of it.
 func resolveError(sp *Spec, err error) error {
 	var sl *dwarfline.SharedLineError
+	var tm *dwarfline.TooManyError
 	switch {
+	case errors.As(err, &tm):
+		return &Error{Warning: tm.Perf(), Summary: "Failed to add events.", Errno: err2big, Err: err}
 	case errors.As(err, &sl):
 		return &Error{Warning: sl.Perf(), Summary: "Failed to add events.", Errno: errNoent, Err: err}
 	case errors.Is(err, dwarfline.ErrNotFound):
@@ -146,7 +149,7 @@ func resolveError(sp *Spec, err error) error {
 	case errors.Is(err, dwarfline.ErrNotSupported):
 		return &Error{Detail: "gperf: " + err.Error() + "\n", Summary: "Failed to add events.", Errno: errNotsup, Err: err}
 	}
-	return &Error{Warning: "Debuginfo analysis failed.\n", Detail: "gperf: " + err.Error() + "\n", Summary: "Failed to add events.", Errno: errInval, Err: err}
+	return &Error{Detail: "gperf: " + err.Error() + "\n", Summary: "Failed to add events.", Errno: errInval, Err: err}
 }
 
 // argError turns a failed argument translation into perf's report of it,

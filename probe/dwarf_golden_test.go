@@ -223,3 +223,29 @@ func globalFixed(t *testing.T, bin, perf, gp string) bool {
 	}
 	return false
 }
+
+// TestProbeOptionsMatchPerf: --no-inlines, --max-probes, -q, several -a
+// and -D, the target as the first argument: what perf prints.
+func TestProbeOptionsMatchPerf(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Uprobes, testutil.Gcc)
+	bin := testutil.BuildC(t, testutil.O2, "shapes.c", "shapes2.c")
+	for _, args := range [][]string{
+		{"-n", "-x", bin, "--no-inlines", "rect_area"},
+		{"-n", "-x", bin, "rect_area"},
+		{"-n", "-x", bin, "--max-probes", "1", "helper"},
+		{"-n", "-x", bin, "--max-probes", "2", "helper"},
+		{"-n", "-q", "-x", bin, "helper"},
+		{"-n", "-q", "-x", bin, "nosuch"},
+		{"-n", "-x", bin, "-a", "helper", "-a", "shape_area s"},
+		{"-x", bin, "-D", "helper", "-D", "shape_area s"},
+		{"-n", bin, "helper_total n"},
+		{"-n", "-x", bin, "helper@shapes2.c"},
+		{"-n", "-x", bin, "helper@shapes2.c:3"},
+		{"-n", "-x", bin, "shapes2.c:20"},
+	} {
+		perf, gp := both(t, "", args...)
+		sameResult(t, strings.Join(args[1:], " "), perf, gp)
+		perf, gp = both(t, "", append([]string{"-v"}, args...)...)
+		testutil.Same(t, "-v "+strings.Join(args, " "), "perf", writing(perf.Stderr), "gperf", writing(gp.Stderr))
+	}
+}

@@ -143,9 +143,10 @@ func (t *target) fromDebugInfo(sp *Spec, o *Options) ([]*Definition, error) {
 		}
 		// perf falls back to the symbol table when DWARF analysis fails
 		// and the definition does not need it.
+		// perf has printed its warning about the failure by then.
 		var pe *Error
-		if errors.As(err, &pe) && pe.Err != nil && strings.Contains(pe.Err.Error(), "too many") {
-			o.info("Too many( > %d) probe point found.\n", o.maxProbes())
+		if errors.As(err, &pe) && pe.Warning != "" {
+			o.info("%s", pe.Warning)
 		}
 		o.debug("An error occurred in debuginfo analysis: %v\nTrying to use symbols.\n", err)
 		return t.fromSymbols(sp, o)
