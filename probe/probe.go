@@ -33,7 +33,6 @@ type Options struct {
 	MaxProbes int  // --max-probes; 0 means MaxProbes
 	NoInlines bool // --no-inlines: ignore inlined instances
 	Verbose   int  // -v count; -1 is -q
-	Cache     bool // --cache (not supported)
 
 	// Tracefs is where probes are added, listed and deleted; nil finds
 	// the system's (tracefs.Open).
