@@ -58,6 +58,23 @@ func TestBadInputAddsNothing(t *testing.T) {
 	}
 }
 
+// TestNotELF: a target that is not an ELF file.
+func TestNotELF(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Uprobes, testutil.Perf)
+	src := testutil.FixtureSource("ldlm.c")
+	perf, gp := both(t, "", "-n", "-x", src, "main")
+	if gp.Code == 0 || perf.Code != gp.Code {
+		t.Errorf("perf exits %d, gperf %d", perf.Code, gp.Code)
+	}
+	var own []string
+	for _, l := range strings.SplitAfter(gp.Stderr, "\n") {
+		if !strings.HasPrefix(l, "gperf: ") {
+			own = append(own, l)
+		}
+	}
+	testutil.Same(t, "-x ldlm.c", "perf", perf.Stderr, "gperf", strings.Join(own, ""))
+}
+
 // TestFailedAddRollsBack adds two definitions of which the kernel refuses
 // the second (an unknown type): the first, already added, is removed
 // again, and the kernel's reason is printed.

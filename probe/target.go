@@ -105,7 +105,16 @@ func openTarget(o *Options) (*target, error) {
 	if t.path != "" {
 		b, err := openBinary(t.path)
 		if err != nil {
-			return nil, &Error{Detail: err.Error() + "\n", Summary: "Failed to add events.", Errno: errInval, Err: err}
+			where := t.path
+			if !t.uprobe && o.Module == "" {
+				where = "kernel"
+			}
+			return nil, &Error{
+				Detail:  fmt.Sprintf("Failed to load symbols from %s\nPlease ensure the file is not stripped.\ngperf: %v\n", where, err),
+				Summary: "Failed to add events.",
+				Errno:   errNoent,
+				Err:     err,
+			}
 		}
 		t.bin = b
 		if !t.uprobe && o.Module != "" && t.module == "" {
