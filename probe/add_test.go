@@ -172,3 +172,21 @@ func TestNameCollisions(t *testing.T) {
 		t.Errorf("left after -d: %q", left)
 	}
 }
+
+// TestFilterAndListErrors: a filter that does not parse and -l with -x
+// fail as perf's do (perf then prints its usage, which gperf does not).
+func TestFilterAndListErrors(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Uprobes, testutil.Perf)
+	bin := testutil.BuildC(t, testutil.O2|testutil.NoDebug, "ldlm.c")
+	for _, args := range [][]string{
+		{"-d", "a&"}, {"-d", "(a"}, {"-d", "a|"}, {"-d", "!"}, {"-l", "a&&b"}, {"-x", bin, "-l"},
+	} {
+		perf, gp := both(t, "", args...)
+		if perf.Code != gp.Code {
+			t.Errorf("%q: perf exits %d, gperf %d", args, perf.Code, gp.Code)
+		}
+		// perf's usage text follows; compare what comes before it.
+		want, _, _ := strings.Cut(perf.Stderr, "\n Usage:")
+		testutil.Same(t, strings.Join(args, " "), "perf", strings.TrimRight(want, "\n")+"\n", "gperf", gp.Stderr)
+	}
+}

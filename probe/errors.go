@@ -53,6 +53,9 @@ type Error struct {
 	Summary string
 	Errno   unix.Errno
 	Err     error
+	// Status, when not 0, is the exit status instead of the errno's
+	// (perf exits 129 after printing its usage).
+	Status int
 }
 
 func (e *Error) Error() string {
@@ -106,14 +109,17 @@ func report(err error, verbose int) (text string, status int) {
 			b.WriteString(pe.Warning)
 		}
 		b.WriteString(pe.Detail)
-		if pe.Summary == "" {
-			break
-		}
-		b.WriteString("  Error: " + pe.Summary)
 		errno := pe.Errno
 		if errno == 0 {
 			errno = errInval
 		}
+		if pe.Summary == "" {
+			if pe.Status != 0 {
+				return b.String(), pe.Status
+			}
+			return b.String(), exitStatus(errno)
+		}
+		b.WriteString("  Error: " + pe.Summary)
 		if verbose > 0 {
 			fmt.Fprintf(&b, " Reason: %s (Code: %d)", strerror(errno), -int(errno))
 		}

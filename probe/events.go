@@ -34,7 +34,8 @@ func combineFilters(filters []string, def string) (*Filter, error) {
 func filterError(err error) error {
 	var fe *FilterError
 	if errors.As(err, &fe) {
-		return &Error{Detail: fe.Perf(), Summary: "Command Parse Error.", Errno: errInval, Err: err}
+		// perf prints the error and its usage, and exits 129.
+		return &Error{Detail: fe.Perf(), Errno: errInval, Err: err, Status: 129}
 	}
 	return err
 }
