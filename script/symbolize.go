@@ -3,12 +3,14 @@ package script
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -390,16 +392,14 @@ func (s *Symbolizer) loadKernel() {
 		return
 	}
 	s.kloaded = true
-	var data []byte
 	switch {
 	case s.opts.Kallsyms != "":
-		data, _ = os.ReadFile(s.opts.Kallsyms)
+		s.kernel.syms = readKallsyms(s.opts.Kallsyms)
 	case len(s.tracingK) > 0:
-		data = s.tracingK
+		s.kernel.syms = parseKallsyms(bytes.NewReader(s.tracingK))
 	default:
-		data, _ = os.ReadFile("/proc/kallsyms")
+		s.kernel.syms = readKallsyms("/proc/kallsyms")
 	}
-	s.kernel.syms = parseKallsyms(data)
 	s.kernel.loaded = true
 	if s.opts.Kallsyms != "" && s.opts.Kallsyms != "/proc/kallsyms" {
 		s.kRestrict = true
@@ -413,10 +413,10 @@ func (s *Symbolizer) loadKernel() {
 // weak, data and bss symbols of the kernel proper (module symbols are
 // left out), ends at the next symbol, then duplicates resolved by
 // choose_best_symbol.
-func parseKallsyms(data []byte) []sym {
-	var syms []sym
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+func parseKallsyms(r io.Reader) []sym {
+	syms := make([]sym, 0, 1<<16)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Bytes()
 		sp := bytes.IndexByte(line, ' ')
@@ -446,12 +446,25 @@ func parseKallsyms(data []byte) []sym {
 		}
 		syms = append(syms, sym{start: addr, end: addr, name: string(name), bind: bind})
 	}
-	sort.SliceStable(syms, func(i, j int) bool { return syms[i].start < syms[j].start })
+	slices.SortStableFunc(syms, cmpSymStart)
 	// __dso__load_kallsyms fixes ends first, so of symbols sharing an
 	// address the last one listed gets the length and wins.
 	fixupEnd(syms)
 	return fixupDuplicate(syms)
 }
+
+// readKallsyms parses a kallsyms file as it streams in (/proc/kallsyms
+// has no size to preallocate for).
+func readKallsyms(path string) []sym {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer fh.Close()
+	return parseKallsyms(fh)
+}
+
+func cmpSymStart(a, b sym) int { return cmp.Compare(a.start, b.start) }
 
 // fixupEnd is symbols__fixup_end: a zero-sized symbol ends where the next
 // begins; the last one at the next page boundary past its start.
@@ -771,7 +784,7 @@ func elfSymbols(symf, runtime *elf.File) (out []sym) {
 		}
 		out = append(out, sym{start: v, end: v + es.Size, name: es.Name, bind: elf.ST_BIND(es.Info)})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	slices.SortStableFunc(out, cmpSymStart)
 	fixupEnd(out)
 	return fixupDuplicate(out)
 }
@@ -799,7 +812,7 @@ func loadPerfMap(path string) []sym {
 		}
 		out = append(out, sym{start: start, end: start + size, name: f[2], bind: elf.STB_GLOBAL})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	slices.SortStableFunc(out, cmpSymStart)
 	fixupEnd(out)
 	return fixupDuplicate(out)
 }
