@@ -114,6 +114,7 @@ type session struct {
 	sysFeat chan *perfdata.Features
 	sys     *perfdata.Features
 	closed  sync.Once
+	sigc    chan os.Signal
 }
 
 // Run records the events of opts and writes the perf.data file.
@@ -161,6 +162,16 @@ func (l *lazyTracefs) match(system, name string) ([]tracepoint, error) {
 
 func (s *session) run() (res *Result, err error) {
 	o := &s.opts
+	// Signals are caught from the start: one that comes while the
+	// session is set up ends it as soon as it runs, and no temporary
+	// file is left behind.
+	sigs := o.Signals
+	if sigs == nil {
+		sigs = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	}
+	s.sigc = make(chan os.Signal, 2)
+	signal.Notify(s.sigc, sigs...)
+	defer signal.Stop(s.sigc)
 	if o.Output == "" {
 		o.Output = "perf.data"
 	}
@@ -747,13 +758,7 @@ func (s *session) record() (*Result, error) {
 	go func() { wres <- writeChunks(out.w, out.flush, chunks, pool, len(s.readers), &epoch) }()
 
 	// Go.
-	sigs := o.Signals
-	if sigs == nil {
-		sigs = []os.Signal{syscall.SIGINT, syscall.SIGTERM}
-	}
-	sigc := make(chan os.Signal, 2)
-	signal.Notify(sigc, sigs...)
-	defer signal.Stop(sigc)
+	sigc := s.sigc
 	if s.wl == nil || o.AllCPUs || o.CPUs != "" || o.PIDs != "" || o.TIDs != "" {
 		if err := s.enable(); err != nil {
 			stop.Store(true)
