@@ -157,9 +157,10 @@ func BuildC(tb testing.TB, flags BuildFlags, srcs ...string) string {
 	return out
 }
 
-// Cleanup removes the fixtures built by BuildC. Call it from TestMain after
-// m.Run, or use Main.
+// Cleanup removes the fixtures built by BuildC and the binary built by
+// Gperf. Call it from TestMain after m.Run, or use Main.
 func Cleanup() {
+	removeGperf()
 	fixtureMu.Lock()
 	defer fixtureMu.Unlock()
 	if fixtureDir != "" && os.Getenv("GPERF_TEST_KEEP") == "" {
