@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // binary is the ELF side of a probe target: its symbols and how addresses
@@ -18,7 +19,8 @@ type binary struct {
 	f     *elf.File
 	osf   *os.File
 	progs []*elf.Prog
-	syms  []symbol // functions, sorted by address
+	syms  []symbol // functions, sorted by address; use symbols()
+	once  sync.Once
 	// hasDebug is whether the file has DWARF (.debug_info).
 	hasDebug bool
 }
@@ -51,17 +53,25 @@ func openBinary(path string) (b *binary, err error) {
 	}
 	b = &binary{path: path, f: f, osf: osf, progs: f.Progs}
 	b.hasDebug = f.Section(".debug_info") != nil || f.Section(".zdebug_info") != nil
-	if err := b.loadSymbols(); err != nil {
-		osf.Close()
-		return nil, err
-	}
 	return b, nil
 }
 
 func (b *binary) Close() error { return b.osf.Close() }
 
+// symbols returns the function symbols, read on first use (a DWARF
+// resolution needs none).
+func (b *binary) symbols() []symbol {
+	b.once.Do(func() {
+		if b.f != nil {
+			b.loadSymbols()
+		}
+	})
+	return b.syms
+}
+
 // loadSymbols reads function symbols from .symtab, or .dynsym when the
-// file is stripped, as perf's dso loader prefers.
+// file is stripped, as perf's dso loader prefers. A symbol table that does
+// not read gives no symbols.
 func (b *binary) loadSymbols() (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -85,13 +95,14 @@ func (b *binary) loadSymbols() (err error) {
 		}
 		b.syms = append(b.syms, symbol{Name: s.Name, Addr: s.Value, Size: s.Size, Type: t, Shndx: s.Section})
 	}
-	sort.SliceStable(b.syms, func(i, j int) bool { return b.syms[i].Addr < b.syms[j].Addr })
+	sortSymbols(b.syms)
 	return nil
 }
 
 // symbolEnd returns the end of a symbol, taking the next symbol's start
 // for a symbol of size 0 as perf's symbols__fixup_end does.
 func (b *binary) symbolEnd(i int) uint64 {
+	b.symbols()
 	s := b.syms[i]
 	if s.Size != 0 {
 		return s.Addr + s.Size
@@ -110,7 +121,7 @@ func (b *binary) symbolEnd(i int) uint64 {
 func (b *binary) matchSymbols(pattern string) []int {
 	var idx []int
 	seen := map[uint64]bool{}
-	for i, s := range b.syms {
+	for i, s := range b.symbols() {
 		name := s.Name
 		if !strings.Contains(pattern, "@") {
 			if j := strings.IndexByte(name, '@'); j >= 0 {
@@ -131,6 +142,7 @@ func (b *binary) matchSymbols(pattern string) []int {
 
 // symbolAt returns the function symbol containing addr, or -1.
 func (b *binary) symbolAt(addr uint64) int {
+	b.symbols()
 	i := sort.Search(len(b.syms), func(i int) bool { return b.syms[i].Addr > addr }) - 1
 	for ; i >= 0; i-- {
 		if addr == b.syms[i].Addr || addr > b.syms[i].Addr && addr < b.symbolEnd(i) {

@@ -1,10 +1,11 @@
 package probe
 
 import (
+	"cmp"
 	"debug/elf"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -32,7 +33,7 @@ type probePoint struct {
 }
 
 func sortSymbols(s []symbol) {
-	sort.SliceStable(s, func(i, j int) bool { return s[i].Addr < s[j].Addr })
+	slices.SortStableFunc(s, func(a, b symbol) int { return cmp.Compare(a.Addr, b.Addr) })
 }
 
 // resolve turns one definition into kprobe/uprobe definitions (perf's

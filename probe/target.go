@@ -248,5 +248,6 @@ func readKallsyms() (*binary, uint64, error) {
 		}
 	}
 	sortSymbols(b.syms)
+	b.once.Do(func() {})
 	return b, text, nil
 }
