@@ -450,6 +450,69 @@ func (s *skimmer) die(c *cursor, h *unitHeader, tab abbrevTable, wantName bool) 
 	return d, nil
 }
 
+// dieLayout is where the attributes of an abbreviation lie when they all
+// have fixed sizes in a unit: the DIE's size, and its DW_AT_sibling.
+type dieLayout struct {
+	done            bool
+	fixed           int // size of the attributes, -1 when some vary
+	sibOff, sibSize int // DW_AT_sibling, sibOff -1 when none or unplaced
+	sibAbs          bool
+}
+
+func (l *dieLayout) compute(a *abbrev, h *unitHeader) {
+	l.done, l.fixed, l.sibOff = true, -1, -1
+	if a == nil {
+		return
+	}
+	off := 0
+	for _, at := range a.attrs {
+		n := formSize(at.form, h)
+		if n < 0 {
+			return
+		}
+		if at.attr == 0x01 && l.sibOff < 0 {
+			switch at.form {
+			case 0x11, 0x12, 0x13, 0x14: // ref1..ref8
+				l.sibOff, l.sibSize = off, n
+			case 0x10: // ref_addr
+				l.sibOff, l.sibSize, l.sibAbs = off, n, true
+			}
+		}
+		off += n
+	}
+	l.fixed = off
+}
+
+// formSize is the size of a fixed-size form in a unit, or -1.
+func formSize(form uint64, h *unitHeader) int {
+	switch form {
+	case 0x01: // addr
+		return h.addrSize
+	case 0x0b, 0x11, 0x0c, 0x25, 0x29: // data1, ref1, flag, strx1, addrx1
+		return 1
+	case 0x05, 0x12, 0x26, 0x2a: // data2, ref2, strx2, addrx2
+		return 2
+	case 0x27, 0x2b: // strx3, addrx3
+		return 3
+	case 0x06, 0x13, 0x28, 0x2c, 0x1c: // data4, ref4, strx4, addrx4, ref_sup4
+		return 4
+	case 0x07, 0x14, 0x20, 0x24: // data8, ref8, ref_sig8, ref_sup8
+		return 8
+	case 0x1e: // data16
+		return 16
+	case 0x0e, 0x1f, 0x17, 0x1d, 0x1f20, 0x1f21: // strp, line_strp, sec_offset, strp_sup, GNU alt
+		return h.offSize
+	case 0x10: // ref_addr
+		if h.version <= 2 {
+			return h.addrSize
+		}
+		return h.offSize
+	case 0x19, 0x21: // flag_present, implicit_const
+		return 0
+	}
+	return -1
+}
+
 // isRefAttr: DW_AT_abstract_origin or DW_AT_specification.
 func isRefAttr(a uint64) bool { return a == 0x31 || a == 0x47 }
 
@@ -496,7 +559,39 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 		return err != nil, err
 	}
 	depth := 0
+	lay := make([]dieLayout, len(tab.dense))
 	for c.i < h.end {
+		// Fast path: a DIE that is not a subprogram and whose
+		// attributes all have fixed sizes is skipped in one step.
+		start := c.i
+		if code := c.uleb(); code != 0 && code < uint64(len(lay)) && !c.bad {
+			l := &lay[code]
+			if !l.done {
+				l.compute(tab.dense[code], &h)
+			}
+			if a := tab.dense[code]; a != nil && a.tag != 0x2e && l.fixed >= 0 && (!a.children || l.sibOff >= 0) {
+				if a.children {
+					sc := cursor{d: c.d, i: c.i + l.sibOff}
+					v := int(sc.uint(s.order, l.sibSize))
+					if !l.sibAbs {
+						v += h.start
+					}
+					c.skip(l.fixed)
+					if !sc.bad && v > c.i && v <= h.end {
+						c.i = v
+					} else {
+						depth++
+					}
+				} else {
+					c.skip(l.fixed)
+				}
+				if c.bad {
+					return true, fmt.Errorf("DIE at %#x: %w", start, errSkim)
+				}
+				continue
+			}
+		}
+		c.i, c.bad = start, false
 		d, err := s.die(&c, &h, tab, true)
 		if err != nil {
 			return true, err
