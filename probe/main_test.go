@@ -2,11 +2,8 @@ package probe_test
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gperf-dev/gperf/internal/testutil"
@@ -14,32 +11,11 @@ import (
 
 func TestMain(m *testing.M) { testutil.Main(m) }
 
-var (
-	gperfOnce sync.Once
-	gperfPath string
-	gperfErr  error
-	gperfOut  []byte
-)
-
-// gperf returns the path of a gperf binary built from this tree (once per
-// test run), so the tests exercise the command line users type.
+// gperf returns the gperf binary built from this tree (testutil.Gperf),
+// so the tests exercise the command line users type.
 func gperf(t testing.TB) string {
 	t.Helper()
-	gperfOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gperf-bin-")
-		if err != nil {
-			gperfErr = err
-			return
-		}
-		gperfPath = filepath.Join(dir, "gperf")
-		cmd := exec.Command("go", "build", "-o", gperfPath, ".")
-		cmd.Dir = testutil.RepoRoot()
-		gperfOut, gperfErr = cmd.CombinedOutput()
-	})
-	if gperfErr != nil {
-		t.Fatalf("build gperf: %v\n%s", gperfErr, gperfOut)
-	}
-	return gperfPath
+	return testutil.Gperf(t)
 }
 
 // both runs `perf probe ARGS` and `gperf probe ARGS` in dir.
