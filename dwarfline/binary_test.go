@@ -119,3 +119,55 @@ func TestPointAtRoundTrip(t *testing.T) {
 		b.Close()
 	}
 }
+
+// Benchmarks of the queries probe makes, on the -O2 ldlm fixture; the
+// comparison with perf is bench/probe_dwarf.sh.
+func benchBinary(b *testing.B) *Binary {
+	testutil.Requires(b, testutil.Gcc)
+	bin, err := Open(testutil.BuildC(b, testutil.O2, "ldlm.c"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { bin.Close() })
+	return bin
+}
+
+func BenchmarkOpenResolveTranslate(b *testing.B) {
+	path := testutil.BuildC(b, testutil.O2, "ldlm.c")
+	for b.Loop() {
+		bin, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps, err := bin.Resolve(PointSpec{Function: "ldlm_res_hash_dump", Line: 8, Uprobe: true, WithVars: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bin.TranslateArg(ps[0], ArgSpec{Var: "res", Fields: []Field{{Name: "lr_refcount", Ref: true}, {Name: "counter"}}}, TranslateOptions{Uprobe: true}); err != nil {
+			b.Fatal(err)
+		}
+		bin.Close()
+	}
+}
+
+func BenchmarkFindLineRange(b *testing.B) {
+	bin := benchBinary(b)
+	for b.Loop() {
+		if _, err := bin.FindLineRange(LineRangeSpec{Function: "ldlm_namespace_dump", End: math.MaxInt32}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVars(b *testing.B) {
+	bin := benchBinary(b)
+	ps, err := bin.Resolve(PointSpec{Function: "ldlm_res_hash_dump", Line: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := bin.Vars(ps[0], true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
