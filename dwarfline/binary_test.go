@@ -1,11 +1,14 @@
 package dwarfline
 
 import (
+	"debug/elf"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gperf-dev/gperf/internal/testutil"
@@ -38,9 +41,24 @@ func TestOpenMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var dw [][2]int // offset, size of each debug section
+	if ef, err := elf.Open(src); err == nil {
+		for _, sec := range ef.Sections {
+			if strings.HasPrefix(sec.Name, ".debug_") && sec.Size > 0 && sec.Type != elf.SHT_NOBITS {
+				dw = append(dw, [2]int{int(sec.Offset), int(sec.Size)})
+			}
+		}
+		ef.Close()
+	}
+	if len(dw) == 0 {
+		t.Fatal("fixture has no debug sections")
+	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewSource(1))
 	n := 60
+	if v := os.Getenv("GPERF_MALFORMED_N"); v != "" {
+		fmt.Sscan(v, &n)
+	}
 	if testing.Short() {
 		n = 10
 	}
@@ -49,9 +67,15 @@ func TestOpenMalformed(t *testing.T) {
 		switch i % 3 {
 		case 0:
 			d = d[:rng.Intn(len(d))]
-		default:
-			for k := 0; k < 1+i; k++ {
+		case 1:
+			for k := 0; k < 1+i%7; k++ {
 				d[rng.Intn(len(d))] = byte(rng.Intn(256))
+			}
+		default:
+			// Corrupt the DWARF itself, where the parsers work.
+			r := dw[rng.Intn(len(dw))]
+			for k := 0; k < 1+i%5; k++ {
+				d[r[0]+rng.Intn(r[1])] = byte(rng.Intn(256))
 			}
 		}
 		p := filepath.Join(dir, "bad")

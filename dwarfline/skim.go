@@ -450,6 +450,20 @@ func (s *skimmer) die(c *cursor, h *unitHeader, tab abbrevTable, wantName bool) 
 	return d, nil
 }
 
+// safeUnitDefines is unitDefines with a panic (a bug on malformed input)
+// turned into "maybe": the unit is then decoded normally, which reports
+// the error. Workers run in their own goroutines, out of reach of the
+// callers' recover.
+func (s *skimmer) safeUnitDefines(off int, glob string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = true
+		}
+	}()
+	ok, _ = s.unitDefines(off, glob)
+	return ok
+}
+
 // dieLayout is where the attributes of an abbreviation lie when they all
 // have fixed sizes in a unit: the DIE's size, and its DW_AT_sibling.
 type dieLayout struct {
@@ -707,8 +721,7 @@ func (b *Binary) eachCandidate(glob string, fn func(*unit) (stop bool, err error
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					ok, _ := s.unitDefines(us[i].start, glob)
-					hit[i-lo] = ok
+					hit[i-lo] = s.safeUnitDefines(us[i].start, glob)
 					s.release(us[i].start)
 				}
 			}()
