@@ -93,6 +93,7 @@ type exprCtx struct {
 	pc      uint64
 	fb      func() (*term, error) // frame base
 	atEntry bool                  // pc is the function's entry: entry values are live
+	varSize int64                 // size of the variable, 0 when unknown
 }
 
 // eval translates a location expression into a place, symbolically.
@@ -276,12 +277,15 @@ func (x *exprCtx) eval(expr []byte) (place, error) {
 			}
 			stack = append(stack, &term{kind: tReg, reg: reg})
 		case op == 0x93: // DW_OP_piece
-			_, n := uleb(rest)
+			size, n := uleb(rest)
 			if n == 0 {
 				return place{}, fmt.Errorf("expression %x: truncated: %w", expr, ErrInvalid)
 			}
 			i += n
 			pieces++
+			if x.varSize > 0 && int64(size) < x.varSize {
+				return place{}, fmt.Errorf("a piece of %d bytes of a %d-byte value: %w", size, x.varSize, ErrNotSupported)
+			}
 			if pieces > 1 || i != len(expr) {
 				return place{}, fmt.Errorf("a value in several pieces: %w", ErrNotSupported)
 			}

@@ -425,7 +425,7 @@ func (b *Binary) varPlace(p *Probe, v *dwarf.Entry) (place, error) {
 		return place{}, fmt.Errorf("empty location at %#x: %w", p.Addr, ErrNoLocation)
 	}
 	entry, _ := entryPC(p.sp)
-	x := &exprCtx{b: b, u: p.u, pc: p.Addr, atEntry: p.Addr == entry}
+	x := &exprCtx{b: b, u: p.u, pc: p.Addr, atEntry: p.Addr == entry, varSize: byteSize(b.realType(v))}
 	if p.fb != nil {
 		x.fb = func() (*term, error) { return p.fb, nil }
 	} else if p.fbErr != nil {
