@@ -1,8 +1,10 @@
 package perfdata
 
 import (
+	"cmp"
 	"io"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -22,8 +24,7 @@ var errEOF = io.EOF
 //     max_timestamp;
 //   - at the end of the data everything is delivered.
 type orderer struct {
-	queue     []ordEntry // sorted up to sorted, then in arrival order
-	sorted    int
+	queue     []ordEntry // arrival order; sorted when unsorted is false
 	qmax      uint64
 	maxTS     uint64
 	nextFlush uint64
@@ -32,69 +33,117 @@ type orderer struct {
 	seq       uint64
 	done      bool
 
-	cur     *chunk // chunk being filled
-	free    []*chunk
-	prev    *chunk // chunk of the record delivered last
-	pending ordEntry
+	pool     *chunkPool // shared with the source
+	cur      *chunk     // chunk being filled by copyIn
+	used     int
+	prev     *chunk // chunk of the record delivered last
+	unsorted bool   // a record arrived with a time below qmax
 }
 
 type ordEntry struct {
 	ts  uint64
-	h   RecordHeader
 	off int64
-	b   []byte
 	c   *chunk
+	pos uint32 // the record is c.buf[pos:pos+h.Size]
+	h   RecordHeader
 }
 
-// chunk is arena memory for queued record bytes, recycled once every record
-// in it has been delivered.
+func (e *ordEntry) bytes() []byte {
+	end := int(e.pos) + int(e.h.Size)
+	return e.c.buf[e.pos:end:end]
+}
+
+// chunk is memory that records are read into or copied to, recycled once
+// nothing references it: not its producer (live) and no queued record
+// (refs).
 type chunk struct {
 	buf  []byte
 	refs int
+	live bool
+}
+
+// bytes returns buf[i:j]; none for a nil chunk.
+func (c *chunk) bytes(i, j int) []byte {
+	if c == nil {
+		return nil
+	}
+	return c.buf[i:j]
 }
 
 const chunkSize = 1 << 20
 
-func (o *orderer) copyIn(b []byte) ([]byte, *chunk) {
-	if o.cur == nil || len(o.cur.buf)+len(b) > cap(o.cur.buf) {
-		if o.cur != nil && o.cur.refs == 0 && cap(o.cur.buf) == chunkSize {
-			o.free = append(o.free, o.cur)
-		}
-		size := chunkSize
-		if len(b) > size {
-			size = len(b)
-		}
-		if n := len(o.free); n > 0 && size == chunkSize {
-			o.cur = o.free[n-1]
-			o.free = o.free[:n-1]
-			o.cur.buf = o.cur.buf[:0]
-		} else {
-			o.cur = &chunk{buf: make([]byte, 0, size)}
-		}
-	}
-	start := len(o.cur.buf)
-	o.cur.buf = append(o.cur.buf, b...)
-	o.cur.refs++
-	return o.cur.buf[start:len(o.cur.buf):len(o.cur.buf)], o.cur
+// chunkPool recycles chunks of chunkSize bytes.
+type chunkPool struct {
+	free []*chunk
 }
 
-func (o *orderer) release(c *chunk) {
+// get returns a live chunk of at least n bytes (len == cap).
+func (p *chunkPool) get(n int) *chunk {
+	if k := len(p.free); k > 0 && n <= chunkSize {
+		c := p.free[k-1]
+		p.free = p.free[:k-1]
+		c.live = true
+		return c
+	}
+	size := chunkSize
+	if n > size {
+		size = n
+	}
+	return &chunk{buf: make([]byte, size), live: true}
+}
+
+// drop ends the producer's use of c.
+func (p *chunkPool) drop(c *chunk) {
+	c.live = false
+	p.recycle(c)
+}
+
+func (p *chunkPool) recycle(c *chunk) {
+	if c.refs == 0 && !c.live && len(c.buf) == chunkSize {
+		p.free = append(p.free, c)
+	}
+}
+
+func (p *chunkPool) release(c *chunk) {
 	if c == nil {
 		return
 	}
 	c.refs--
-	if c.refs == 0 && c != o.cur && cap(c.buf) == chunkSize {
-		o.free = append(o.free, c)
-	}
+	p.recycle(c)
 }
 
-func (o *orderer) push(ts uint64, h RecordHeader, b []byte, off int64) {
+// copyIn copies b into the orderer's own chunk (records that do not lie in
+// the source's chunks: decompressed, replayed) and returns where.
+func (o *orderer) copyIn(b []byte) (*chunk, uint32) {
+	if o.cur == nil || o.used+len(b) > len(o.cur.buf) {
+		if o.cur != nil {
+			o.pool.drop(o.cur)
+		}
+		o.cur, o.used = o.pool.get(len(b)), 0
+	}
+	pos := o.used
+	o.used += copy(o.cur.buf[pos:], b)
+	return o.cur, uint32(pos)
+}
+
+// entry makes the queue entry of a record: c is the chunk b lies in, nil
+// to copy it.
+func (o *orderer) entry(ts uint64, h RecordHeader, b []byte, off int64, c *chunk, pos uint32) ordEntry {
+	if c == nil {
+		c, pos = o.copyIn(b[:h.Size])
+	}
+	c.refs++
+	return ordEntry{ts: ts, off: off, c: c, pos: pos, h: h}
+}
+
+func (o *orderer) push(ts uint64, h RecordHeader, b []byte, off int64, c *chunk, pos uint32) {
 	if len(o.queue) == 0 || ts >= o.qmax {
 		o.qmax = ts
 		o.maxTS = ts
+	} else {
+		o.unsorted = true
 	}
-	cb, c := o.copyIn(b)
-	o.queue = append(o.queue, ordEntry{ts: ts, h: h, off: off, b: cb, c: c})
+	o.queue = append(o.queue, o.entry(ts, h, b, off, c, pos))
 }
 
 // flush moves the deliverable queued records to ready.
@@ -106,8 +155,9 @@ func (o *orderer) flush(final bool) {
 		o.nextFlush = math.MaxUint64
 	}
 	if limit := o.nextFlush; limit != 0 {
-		if o.sorted < len(o.queue) {
-			sort.SliceStable(o.queue, func(i, j int) bool { return o.queue[i].ts < o.queue[j].ts })
+		if o.unsorted {
+			slices.SortStableFunc(o.queue, func(a, b ordEntry) int { return cmp.Compare(a.ts, b.ts) })
+			o.unsorted = false
 		}
 		i := sort.Search(len(o.queue), func(i int) bool { return o.queue[i].ts > limit })
 		o.ready = append(o.ready, o.queue[:i]...)
@@ -116,7 +166,6 @@ func (o *orderer) flush(final bool) {
 			o.queue[j] = ordEntry{}
 		}
 		o.queue = o.queue[:n]
-		o.sorted = n
 	}
 	if !final {
 		o.nextFlush = o.maxTS
@@ -126,7 +175,7 @@ func (o *orderer) flush(final bool) {
 func (r *Reader) nextOrdered() (Record, error) {
 	o := r.ord
 	if o.prev != nil {
-		o.release(o.prev)
+		o.pool.release(o.prev)
 		o.prev = nil
 	}
 	for {
@@ -138,7 +187,7 @@ func (r *Reader) nextOrdered() (Record, error) {
 				o.ready, o.readyPos = o.ready[:0], 0
 			}
 			o.prev = e.c
-			return r.decode(e.h, e.b, e.off)
+			return r.decode(e.h, e.bytes(), e.off)
 		}
 		if o.done {
 			return nil, errEOF
@@ -153,14 +202,15 @@ func (r *Reader) nextOrdered() (Record, error) {
 			return nil, err
 		}
 		if ts, ok := r.f.timestamp(h, b); ok {
-			o.push(ts, h, b, off)
+			c, pos := r.chunkOf()
+			o.push(ts, h, b, off, c, pos)
 			continue
 		}
 		if h.Type == RecordFinishedRound {
 			// perf processes the round marker, then delivers what it
 			// releases.
-			cb, c := o.copyIn(b)
-			o.ready = append(o.ready, ordEntry{h: h, off: off, b: cb, c: c})
+			c, pos := r.chunkOf()
+			o.ready = append(o.ready, o.entry(0, h, b, off, c, pos))
 			o.flush(false)
 			continue
 		}

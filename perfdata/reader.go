@@ -41,6 +41,8 @@ type Reader struct {
 	// prefix replay (pipe mode)
 	prefix []pipeRecord
 	z      *decompressor
+	// fromSrc: the last record came from src (not the prefix or z).
+	fromSrc bool
 }
 
 // source yields raw records: the header, the record's bytes (header
@@ -48,6 +50,10 @@ type Reader struct {
 // and its offset. The bytes are valid until the next call.
 type source interface {
 	next() (RecordHeader, []byte, int64, error)
+	// chunk returns the chunk the last record returned lies in and its
+	// position there; nil when it lies elsewhere.
+	chunk() (*chunk, uint32)
+	chunks() *chunkPool
 }
 
 // Records returns a reader of the file's records. In file mode it may be
@@ -75,11 +81,11 @@ func (f *File) Records(opts ReaderOptions) *Reader {
 			end = f.size + 1
 		}
 		sr := io.NewSectionReader(f.r, int64(f.Header.Data.Offset), end-int64(f.Header.Data.Offset))
-		r.src = &streamSource{br: bufio.NewReaderSize(sr, 1<<18), off: int64(f.Header.Data.Offset),
+		r.src = &streamSource{rd: sr, off: int64(f.Header.Data.Offset),
 			end: end, fileEnd: f.size, swap: f.BigEndian, section: "data section"}
 	}
 	if opts.TimeOrder {
-		r.ord = &orderer{}
+		r.ord = &orderer{pool: r.src.chunks()}
 	}
 	return r
 }
@@ -133,10 +139,12 @@ func (r *Reader) nextRaw() (RecordHeader, []byte, int64, error) {
 	if len(r.prefix) > 0 {
 		p := r.prefix[0]
 		r.prefix = r.prefix[1:]
+		r.fromSrc = false
 		h := headerOf(p.b, r.f.BigEndian)
 		return h, p.b, p.off, nil
 	}
 	h, b, off, err := r.src.next()
+	r.fromSrc = true
 	if err == nil && r.f.Pipe && h.Type >= recordKernelTypeLimit {
 		// Header records after the first event (new attrs, features).
 		if err := r.f.applyHeaderRecord(h, b, off); err != nil {
@@ -157,6 +165,7 @@ func (r *Reader) nextRecord() (RecordHeader, []byte, int64, error) {
 				return h, nil, r.z.off, err
 			}
 			if ok {
+				r.fromSrc = false
 				return h, b, r.z.off, nil
 			}
 		}
@@ -175,6 +184,15 @@ func (r *Reader) nextRecord() (RecordHeader, []byte, int64, error) {
 			return h, nil, off, err
 		}
 	}
+}
+
+// chunkOf returns the source chunk the last record read lies in, nil when
+// it does not lie in one.
+func (r *Reader) chunkOf() (*chunk, uint32) {
+	if !r.fromSrc {
+		return nil, 0
+	}
+	return r.src.chunk()
 }
 
 func headerOf(b []byte, swap bool) RecordHeader {
@@ -336,15 +354,28 @@ func (f *File) timestamp(h RecordHeader, b []byte) (uint64, bool) {
 }
 
 // streamSource reads records from a byte stream (a file's data section or
-// a pipe).
+// a pipe) into chunks of memory that records are handed out from in
+// place: a record stays valid while its chunk is referenced (the source
+// holds its current chunk; the time orderer holds the chunks of queued
+// records).
 type streamSource struct {
-	br      *bufio.Reader
-	off     int64 // offset of the next record
-	end     int64 // end of the data section; 0 for a pipe
+	br      *bufio.Reader // pipe mode: the pipe
+	rd      io.Reader     // file mode: the data section
+	off     int64         // offset of the next record
+	end     int64         // end of the data section; 0 for a pipe
 	fileEnd int64
 	swap    bool
 	section string
-	buf     []byte
+	buf     []byte // records followed by a payload
+
+	pool     chunkPool
+	cur      *chunk
+	pos, lim int   // unread bytes: cur.buf[pos:lim]
+	rerr     error // sticky read error (io.EOF at the end of the input)
+	// inChunk: the last record returned lies in cur at recPos (else in
+	// buf).
+	inChunk bool
+	recPos  uint32
 
 	peeked bool
 	ph     RecordHeader
@@ -357,25 +388,79 @@ func (s *streamSource) truncated(off int64, msg string) error {
 	return &FormatError{Section: s.section, Offset: off, Msg: msg, Err: ErrTruncated}
 }
 
+func (s *streamSource) input() io.Reader {
+	if s.rd != nil {
+		return s.rd
+	}
+	return s.br
+}
+
+// fill makes at least n unread bytes available when the input has them,
+// reading as much as the chunk holds, and returns how many are available.
+func (s *streamSource) fill(n int) int {
+	if s.lim-s.pos >= n || s.rerr != nil {
+		return s.lim - s.pos
+	}
+	if s.cur == nil || len(s.cur.buf)-s.pos < n {
+		// Move the unread tail to a fresh chunk; the old one is recycled
+		// once nothing references it.
+		c := s.pool.get(n)
+		m := copy(c.buf, s.cur.bytes(s.pos, s.lim))
+		if s.cur != nil {
+			s.pool.drop(s.cur)
+		}
+		s.cur, s.pos, s.lim = c, 0, m
+	}
+	in := s.input()
+	for zero := 0; s.lim-s.pos < n; {
+		m, err := in.Read(s.cur.buf[s.lim:])
+		s.lim += m
+		if err != nil {
+			s.rerr = err
+			break
+		}
+		if m == 0 {
+			if zero++; zero > 100 {
+				s.rerr = io.ErrNoProgress
+				break
+			}
+		}
+	}
+	return s.lim - s.pos
+}
+
+// readFull reads len(p) bytes: the buffered ones, then straight from the
+// input.
+func (s *streamSource) readFull(p []byte) (int, error) {
+	n := copy(p, s.cur.bytes(s.pos, s.lim))
+	s.pos += n
+	if n == len(p) {
+		return n, nil
+	}
+	if s.rerr != nil {
+		return n, s.rerr
+	}
+	m, err := io.ReadFull(s.input(), p[n:])
+	return n + m, err
+}
+
 func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 	off := s.off
+	s.inChunk = false
 	if s.end > 0 && off >= s.end {
 		return RecordHeader{}, nil, off, io.EOF
 	}
-	// Peek returns the bytes in bufio's buffer: no copy for records that
-	// carry no payload (bufio's buffer is at least 64 KiB, records at most
-	// 64 KiB - 1).
-	hb, err := s.br.Peek(8)
-	if err != nil {
-		if len(hb) == 0 && err == io.EOF {
+	if m := s.fill(8); m < 8 {
+		err := s.rerr
+		if m == 0 && err == io.EOF {
 			return RecordHeader{}, nil, off, io.EOF
 		}
 		if err != io.EOF {
 			return RecordHeader{}, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "read", Err: err}
 		}
-		return RecordHeader{}, nil, off, s.truncated(off, fmt.Sprintf("record header cut after %d bytes", len(hb)))
+		return RecordHeader{}, nil, off, s.truncated(off, fmt.Sprintf("record header cut after %d bytes", m))
 	}
-	h := headerOf(hb, s.swap)
+	h := headerOf(s.cur.buf[s.pos:s.pos+8], s.swap)
 	if h.Size < 8 {
 		return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("record size %d smaller than its header (type %s)", h.Size, h.Type)}
 	}
@@ -383,16 +468,18 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 		return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: fmt.Sprintf("%s record of %d bytes runs past the end of the data section at %#x", h.Type, h.Size, s.end)}
 	}
 	n := int(h.Size)
-	b, err := s.br.Peek(n)
-	if err != nil {
-		if err != io.EOF {
-			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "read", Err: err}
+	if m := s.fill(n); m < n {
+		if s.rerr != io.EOF {
+			return h, nil, off, &FormatError{Section: s.section, Offset: off, Msg: "read", Err: s.rerr}
 		}
-		return h, nil, off, s.truncated(off, fmt.Sprintf("%s record of %d bytes cut after %d", h.Type, h.Size, len(b)))
+		return h, nil, off, s.truncated(off, fmt.Sprintf("%s record of %d bytes cut after %d", h.Type, h.Size, m))
 	}
-	s.br.Discard(n)
+	b := s.cur.buf[s.pos : s.pos+n : s.pos+n]
+	s.recPos = uint32(s.pos)
+	s.pos += n
 	if h.Type != RecordHeaderTracingData && h.Type != RecordAuxtrace {
 		s.off += int64(n)
+		s.inChunk = true
 		return h, b, off, nil
 	}
 	if cap(s.buf) < n {
@@ -430,7 +517,7 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 				copy(nb, b)
 				b = nb
 			}
-			m, err := io.ReadFull(s.br, b[len(b):len(b)+chunk])
+			m, err := s.readFull(b[len(b) : len(b)+chunk])
 			b = b[:len(b)+m]
 			if err != nil {
 				return h, nil, off, s.truncated(off, fmt.Sprintf("%s payload of %d bytes cut after %d", h.Type, extra, len(b)-n))
@@ -441,6 +528,15 @@ func (s *streamSource) read() (RecordHeader, []byte, int64, error) {
 	s.off += int64(len(b))
 	return h, b, off, nil
 }
+
+func (s *streamSource) chunk() (*chunk, uint32) {
+	if s.inChunk {
+		return s.cur, s.recPos
+	}
+	return nil, 0
+}
+
+func (s *streamSource) chunks() *chunkPool { return &s.pool }
 
 // peek reads the next record without consuming it.
 func (s *streamSource) peek() (RecordHeader, []byte, int64, error) {
