@@ -129,7 +129,7 @@ pfix=$perf_own gfix=$gperf_own
 series cpu -e raw_syscalls:sys_enter -- "$LOAD" "$N" 1
 pcpm=$(echo "$perf_own $pfix $perf_samples" | awk '{ if ($3 > 0) printf "%.3f", ($1 - $2) / $3 * 1e6; else print "NA" }')
 gcpm=$(echo "$gperf_own $gfix $gperf_samples" | awk '{ if ($3 > 0) printf "%.3f", ($1 - $2) / $3 * 1e6; else print "NA" }')
-echo "record.cpu N=$N perf_samples=$perf_samples gperf_samples=$gperf_samples perf_lost=$perf_lost gperf_lost=$gperf_lost perf_dups_max=$perf_dups gperf_dups_max=$gperf_dups perf_cpu_s_per_Msample=$pcpm gperf_cpu_s_per_Msample=$gcpm gperf_over_perf=$(ratio "$gcpm" "$pcpm") perf_wall=$perf_wall gperf_wall=$gperf_wall"
+echo "record.cpu N=$N perf_samples=$perf_samples gperf_samples=$gperf_samples perf_lost=$perf_lost gperf_lost=$gperf_lost perf_dups_max=$perf_dups gperf_dups_max=$gperf_dups perf_cpu_s_per_Msample=$pcpm gperf_cpu_s_per_Msample=$gcpm gperf_over_perf=$(ratio "$gcpm" "$pcpm") perf_own_cpu=$perf_own gperf_own_cpu=$gperf_own perf_wall=$perf_wall gperf_wall=$gperf_wall"
 
 series procs2 -e raw_syscalls:sys_enter -- "$LOAD" "$N" 2
 echo "record.procs2 N=2x$N perf_samples=$perf_samples gperf_samples=$gperf_samples perf_lost_med=$perf_lost perf_lost_max=$perf_lost_max gperf_lost_med=$gperf_lost gperf_lost_max=$gperf_lost_max perf_loss_pct=$(echo "$perf_lost $perf_samples" | awk '{printf "%.2f", 100 * $1 / ($1 + $2)}') gperf_loss_pct=$(echo "$gperf_lost $gperf_samples" | awk '{printf "%.2f", 100 * $1 / ($1 + $2)}') perf_dups_max=$perf_dups gperf_dups_max=$gperf_dups perf_wall=$perf_wall gperf_wall=$gperf_wall"
@@ -138,4 +138,4 @@ echo "record.procs2 N=2x$N perf_samples=$perf_samples gperf_samples=$gperf_sampl
 series uprobe -e "$G:target" -- "$LOAD" "$N" 1 call
 gcpm=$(echo "$gperf_own $gfix $gperf_samples" | awk '{ if ($3 > 0) printf "%.3f", ($1 - $2) / $3 * 1e6; else print "NA" }')
 pcpm=$(echo "$perf_own $pfix $perf_samples" | awk '{ if ($3 > 0) printf "%.3f", ($1 - $2) / $3 * 1e6; else print "NA" }')
-echo "record.uprobe N=$N perf_samples=$perf_samples gperf_samples=$gperf_samples perf_lost=$perf_lost gperf_lost=$gperf_lost perf_cpu_s_per_Msample=$pcpm gperf_cpu_s_per_Msample=$gcpm gperf_over_perf=$(ratio "$gcpm" "$pcpm") perf_wall=$perf_wall gperf_wall=$gperf_wall"
+echo "record.uprobe N=$N perf_samples=$perf_samples gperf_samples=$gperf_samples perf_lost=$perf_lost gperf_lost=$gperf_lost perf_cpu_s_per_Msample=$pcpm gperf_cpu_s_per_Msample=$gcpm gperf_over_perf=$(ratio "$gcpm" "$pcpm") perf_own_cpu=$perf_own gperf_own_cpu=$gperf_own perf_wall=$perf_wall gperf_wall=$gperf_wall"
