@@ -629,6 +629,10 @@ func (s *session) synthesize() *synth {
 	}
 	sy.addUser(idx)
 	sy.kernelMmap()
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		sy.modules(unix.ByteSliceToString(u.Release[:]))
+	}
 	tm := &perfdata.ThreadMap{}
 	for _, t := range s.threads {
 		tm.Entries = append(tm.Entries, perfdata.ThreadMapEntry{Pid: uint64(int64(t))})

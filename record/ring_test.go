@@ -3,6 +3,9 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -256,4 +259,21 @@ func FuzzScan(f *testing.F) {
 		s := stats{timeOff: 24, ipOff: 8, tidOff: 16}
 		s.scan(b)
 	})
+}
+
+func TestModulePaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"kernel/fs/ext4/ext4.ko", "extra/ldlm-demo.ko.xz", "extra/not_a_module.kobj", "extra/ext4.ko"} {
+		p := filepath.Join(dir, f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := modulePaths(dir)
+	if len(m) != 2 || m["ldlm_demo"] != filepath.Join(dir, "extra/ldlm-demo.ko.xz") || !strings.HasSuffix(m["ext4"], "ext4.ko") {
+		t.Errorf("modulePaths: %v", m)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,6 +113,71 @@ func iomemKernelCode() uint64 {
 		return z - a + 1
 	}
 	return 0
+}
+
+// modules synthesizes a kernel MMAP for each loaded module, in address
+// order, as perf_event__synthesize_modules does: named by the module file
+// found under /lib/modules/RELEASE (machine__set_modules_path), else
+// "[name]".
+func (s *synth) modules(release string) {
+	b, err := os.ReadFile("/proc/modules")
+	if err != nil || len(b) == 0 {
+		return
+	}
+	type mod struct {
+		name        string
+		start, size uint64
+	}
+	var mods []mod
+	for _, l := range strings.Split(string(b), "\n") {
+		// "name size refcount deps state address [taint]"
+		f := strings.Fields(l)
+		if len(f) < 6 {
+			continue
+		}
+		size, err1 := strconv.ParseUint(f[1], 10, 64)
+		start, err2 := strconv.ParseUint(strings.TrimPrefix(f[5], "0x"), 16, 64)
+		if err1 != nil || err2 != nil || start == 0 {
+			continue // kptr_restrict hides the addresses
+		}
+		mods = append(mods, mod{f[0], start, size})
+	}
+	if len(mods) == 0 {
+		return
+	}
+	sort.Slice(mods, func(i, j int) bool { return mods[i].start < mods[j].start })
+	paths := modulePaths("/lib/modules/" + release)
+	for _, m := range mods {
+		name := "[" + m.name + "]"
+		if p, ok := paths[m.name]; ok {
+			name = p
+		}
+		r := &perfdata.Mmap{Pid: ^uint32(0), Addr: m.start, Len: m.size, Filename: name}
+		r.Misc = miscKernel
+		s.add(r)
+	}
+}
+
+// modulePaths maps module names (with '-' read as '_') to their files
+// under dir (*.ko, *.ko.xz, *.ko.zst, *.ko.gz).
+func modulePaths(dir string) map[string]string {
+	paths := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		base := d.Name()
+		i := strings.Index(base, ".ko")
+		if i <= 0 || !(len(base) == i+3 || base[i+3] == '.') {
+			return nil
+		}
+		name := strings.ReplaceAll(base[:i], "-", "_")
+		if _, dup := paths[name]; !dup {
+			paths[name] = p
+		}
+		return nil
+	})
+	return paths
 }
 
 // procStatus is what perf reads from /proc/PID/task/TID/status.
