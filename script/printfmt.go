@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,6 +109,11 @@ type pfPart struct {
 	arg    *pfArg
 	lenArg *pfArg
 	ls     int
+	// direct: arg is a plain read of dsize bytes at doff (a field, or a
+	// fixed-size array element at a constant index), evaluated without
+	// walking the argument tree.
+	direct      bool
+	doff, dsize int
 }
 
 type argKind uint8
@@ -187,7 +193,32 @@ func CompilePrintFmt(f *tracefs.Format, env *PrintEnv) *PrintFmt {
 		p.Err = fmt.Errorf("event %s: %w", f.Name, err)
 		p.parts = nil
 	}
+	for i := range p.parts {
+		p.parts[i].setDirect()
+	}
 	return p
+}
+
+// setDirect finds the arguments evalCtx.num would evaluate as one
+// readNum: a field, or an element of a fixed-size array field at a
+// constant index (num's "[" case gives the same result: readNum is 0
+// past the data).
+func (pt *pfPart) setDirect() {
+	a := pt.arg
+	if pt.kind != partDigit || a == nil {
+		return
+	}
+	switch {
+	case a.kind == argField && a.field != nil:
+		pt.direct, pt.doff, pt.dsize = true, a.field.offset, a.field.size
+	case a.kind == argOp && a.text == "[" && a.left != nil && a.left.kind == argField && a.left.field != nil &&
+		a.right != nil && a.right.kind == argAtom:
+		f := a.left.field
+		if a.right.val >= 1<<20 || f.elementSize < 0 || f.elementSize > 1<<10 || f.offset < 0 {
+			return
+		}
+		pt.direct, pt.doff, pt.dsize = true, f.offset+int(a.right.val)*f.elementSize, f.elementSize
+	}
 }
 
 func makeField(fd tracefs.Field) pfField {
@@ -1656,7 +1687,13 @@ func (p *PrintFmt) Append(dst []byte, data []byte) []byte {
 		case partString:
 			dst = append(dst, pt.text...)
 		case partDigit:
-			dst = appendInt(dst, &pt.spec, e.num(pt.arg, 0), pt.ls, lenArg)
+			var v uint64
+			if pt.direct {
+				v = readNum(data, pt.doff, pt.dsize)
+			} else {
+				v = e.num(pt.arg, 0)
+			}
+			dst = appendInt(dst, &pt.spec, v, pt.ls, lenArg)
 		case partPointer:
 			dst = e.pointer(dst, pt)
 		case partStr:
@@ -1882,9 +1919,7 @@ func appendHex(dst []byte, v uint64) []byte {
 		return append(dst, '0')
 	}
 	l := len(dst)
-	for i := 0; i < n; i++ {
-		dst = append(dst, 0)
-	}
+	dst = slices.Grow(dst, n)[:l+n]
 	b := dst[l:]
 	for i := n - 1; i >= 0; i-- {
 		b[i] = hexdig[v&15]

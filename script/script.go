@@ -64,7 +64,7 @@ func Run(w io.Writer, opts Options) error {
 		return err
 	}
 	defer s.close()
-	bw := bufio.NewWriterSize(w, 1<<16)
+	bw := bufio.NewWriterSize(w, 1<<20)
 	s.out = bw
 	err = s.run()
 	if ferr := bw.Flush(); err == nil && ferr != nil {
@@ -558,11 +558,15 @@ func (b *batch) add(rec perfdata.Record, s *session) bool {
 			len(b.chains)+len(r.Callchain) > cap(b.chains) && len(b.chains) > 0 {
 			return false
 		}
-		b.samples = append(b.samples, perfdata.Sample{
-			RecordCommon: r.RecordCommon, IP: r.IP, Pid: r.Pid, Tid: r.Tid, Time: r.Time, Addr: r.Addr,
-			ID: r.ID, StreamID: r.StreamID, CPU: r.CPU, Res: r.Res, Period: r.Period,
-		})
-		c := &b.samples[len(b.samples)-1]
+		// Only add writes b.samples, and only these fields: a reused
+		// element needs no clearing of the others.
+		k := len(b.samples)
+		b.samples = b.samples[:k+1]
+		c := &b.samples[k]
+		c.RecordCommon = r.RecordCommon
+		c.IP, c.Pid, c.Tid, c.Time, c.Addr = r.IP, r.Pid, r.Tid, r.Time, r.Addr
+		c.ID, c.StreamID, c.CPU, c.Res, c.Period = r.ID, r.StreamID, r.CPU, r.Res, r.Period
+		c.Callchain = nil
 		if len(b.arena)+len(r.Raw) <= cap(b.arena) {
 			n := len(b.arena)
 			b.arena = append(b.arena, r.Raw...)
@@ -1011,13 +1015,25 @@ func (s *session) appendStart(b []byte, e *evsel, smp *sampleView, t *thread) []
 		} else {
 			// "%12s" of "%lu.%06lu"
 			var tmp [32]byte
-			x := strconv.AppendUint(tmp[:0], sec, 10)
-			x = append(x, '.')
-			x = appendZeroPad(x, ns/1000, 6)
-			for i := len(x); i < 12; i++ {
+			i := len(tmp)
+			for us, k := ns/1000, 0; k < 6; k++ {
+				i--
+				tmp[i] = byte('0' + us%10)
+				us /= 10
+			}
+			i--
+			tmp[i] = '.'
+			for {
+				i--
+				tmp[i] = byte('0' + sec%10)
+				if sec /= 10; sec == 0 {
+					break
+				}
+			}
+			for n := len(tmp) - i; n < 12; n++ {
 				b = append(b, ' ')
 			}
-			b = append(b, x...)
+			b = append(b, tmp[i:]...)
 		}
 		b = append(b, ": "...)
 	}
