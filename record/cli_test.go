@@ -500,6 +500,8 @@ func TestHeaderParity(t *testing.T) {
 		return strings.Join(keep, "\n")
 	}
 	testutil.Same(t, "perf report --header-only -I", "perf's file", header(pf), "gperf's file", header(gf))
+	// The same records, type by type.
+	testutil.Same(t, "perf report --stats", "perf's file", stats(t, pf), "gperf's file", stats(t, gf))
 	bl := func(file string) string {
 		return testutil.RunPerf(t, dir, "buildid-list", "-i", file).Stdout
 	}

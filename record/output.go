@@ -30,6 +30,7 @@ type output struct {
 	lastFlush time.Time
 	// provRecords counts the provisional records written.
 	provRecords int
+	provPending []provBody
 }
 
 func (s *session) createOutput() (*output, error) {
@@ -147,8 +148,10 @@ func (o *output) provisional(feat *perfdata.Features) error {
 	if o.fw == nil {
 		return nil
 	}
-	o.prov = []perfdata.Section{{}}
-	o.provBits.Set(perfdata.FeatureReserved)
+	// The copies are written at the first flush, 100ms into the
+	// session: a short recording has none, and its file is perf's
+	// record for record.
+	o.lastFlush = time.Now()
 	for _, f := range []perfdata.Feature{perfdata.FeatureTracingData, perfdata.FeatureCmdline, perfdata.FeatureEventDesc} {
 		if !feat.Set().Has(f) {
 			continue
@@ -157,19 +160,37 @@ func (o *output) provisional(feat *perfdata.Features) error {
 		if err != nil || len(b)+8+7 > 0xffff {
 			continue // too big for one record: no provisional copy
 		}
-		n := 8 + (len(b)+7)&^7
+		o.provPending = append(o.provPending, provBody{f, b})
+	}
+	return nil
+}
+
+// provBody is a feature section waiting to be written provisionally.
+type provBody struct {
+	feat perfdata.Feature
+	b    []byte
+}
+
+// writeProvisional writes the pending feature copies into the data
+// stream, each in a FINISHED_INIT record.
+func (o *output) writeProvisional() error {
+	o.prov = []perfdata.Section{{}}
+	o.provBits.Set(perfdata.FeatureReserved)
+	for _, p := range o.provPending {
+		n := 8 + (len(p.b)+7)&^7
 		rec := make([]byte, n)
 		binary.LittleEndian.PutUint32(rec, recordFinishedInit)
 		binary.LittleEndian.PutUint16(rec[6:], uint16(n))
-		copy(rec[8:], b)
+		copy(rec[8:], p.b)
 		off := uint64(o.dataOff) + o.fw.DataSize() + 8
 		if err := o.w.WriteRaw(rec); err != nil {
 			return err
 		}
-		o.prov = append(o.prov, perfdata.Section{Offset: off, Size: uint64(len(b))})
+		o.prov = append(o.prov, perfdata.Section{Offset: off, Size: uint64(len(p.b))})
 		o.provRecords++
-		o.provBits.Set(f)
+		o.provBits.Set(p.feat)
 	}
+	o.provPending = nil
 	return nil
 }
 
@@ -177,10 +198,18 @@ func (o *output) provisional(feat *perfdata.Features) error {
 // every 100ms it writes the provisional feature table and points the
 // header at it.
 func (o *output) flush() error {
-	if o.fw == nil || len(o.prov) < 2 || time.Since(o.lastFlush) < 100*time.Millisecond {
+	if o.fw == nil || time.Since(o.lastFlush) < 100*time.Millisecond {
 		return nil
 	}
 	o.lastFlush = time.Now()
+	if o.prov == nil {
+		if err := o.writeProvisional(); err != nil {
+			return err
+		}
+	}
+	if len(o.prov) < 2 {
+		return nil
+	}
 	end := o.fw.DataSize()
 	n := 16 * len(o.prov)
 	rec := make([]byte, n)
