@@ -2,6 +2,7 @@ package dwarfline
 
 import (
 	"bytes"
+	"cmp"
 	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
@@ -9,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -320,8 +321,35 @@ func (b *Binary) loadSymbols() (out []Symbol, err error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Value < out[j].Value })
-	return out, nil
+	return sortByAddr(out), nil
+}
+
+// sortByAddr sorts symbols by address, keeping table order among equal
+// addresses. It sorts indices, not the (large) symbols themselves: a
+// stable sort of the structs moves them around O(n log n) times.
+func sortByAddr(syms []Symbol) []Symbol {
+	idx := make([]int32, len(syms))
+	sorted := true
+	for i := range idx {
+		idx[i] = int32(i)
+		if i > 0 && syms[i].Value < syms[i-1].Value {
+			sorted = false
+		}
+	}
+	if sorted {
+		return syms
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := cmp.Compare(syms[a].Value, syms[b].Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	out := make([]Symbol, len(syms))
+	for i, k := range idx {
+		out[i] = syms[k]
+	}
+	return out
 }
 
 // SymbolsIn returns the .symtab symbols (functions, objects, labels)
@@ -340,9 +368,46 @@ func (b *Binary) SymbolsIn(section string) ([]Symbol, error) {
 // perf keeps (defined functions, objects and labels), reading the table
 // in place. With shndx >= 0, only symbols of that section.
 func (b *Binary) readSymbols(typ elf.SectionType, shndx int, out []Symbol) (res []Symbol, err error) {
+	dyn := typ == elf.SHT_DYNSYM
+	err = b.walkSymbols(typ, shndx, func(n []byte, value, sz uint64, info byte, si elf.SectionIndex) {
+		var secName string
+		if int(si) < len(b.elf.Sections) {
+			secName = b.elf.Sections[si].Name
+		}
+		out = append(out, Symbol{Name: string(n), Value: value, Size: sz, Type: elf.ST_TYPE(info), Bind: elf.ST_BIND(info), Dyn: dyn, Section: secName})
+	})
+	return out, err
+}
+
+// SymbolNames calls fn with the name of each symbol Symbols returns (or,
+// with section != "", each one SymbolsIn(section) returns), in table
+// order, .symtab before .dynsym, without building the symbols: --funcs
+// needs the names only. The name is a slice of the string table: it must
+// not be modified, and is valid until Close.
+func (b *Binary) SymbolNames(section string, fn func(name []byte)) error {
+	each := func(n []byte, _, _ uint64, _ byte, _ elf.SectionIndex) { fn(n) }
+	if section != "" {
+		for i, s := range b.elf.Sections {
+			if s.Name == section {
+				return b.walkSymbols(elf.SHT_SYMTAB, i, each)
+			}
+		}
+		return nil
+	}
+	if err := b.walkSymbols(elf.SHT_SYMTAB, -1, each); err != nil {
+		return err
+	}
+	return b.walkSymbols(elf.SHT_DYNSYM, -1, each)
+}
+
+// walkSymbols calls fn for each symbol of the first table of type typ
+// that perf keeps (defined functions, objects and labels), reading the
+// table in place. With shndx >= 0, only symbols of that section. The
+// name is a slice of the string table, valid during the call.
+func (b *Binary) walkSymbols(typ elf.SectionType, shndx int, fn func(name []byte, value, size uint64, info byte, si elf.SectionIndex)) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = out, fmt.Errorf("read symbols: malformed symbol table: %v", r)
+			err = fmt.Errorf("read symbols: malformed symbol table: %v", r)
 		}
 	}()
 	var tab *elf.Section
@@ -353,22 +418,21 @@ func (b *Binary) readSymbols(typ elf.SectionType, shndx int, out []Symbol) (res 
 		}
 	}
 	if tab == nil || int(tab.Link) >= len(b.elf.Sections) {
-		return out, nil
+		return nil
 	}
 	data, err := b.section(tab.Name)
 	if err != nil {
-		return out, fmt.Errorf("read symbols: %w", err)
+		return fmt.Errorf("read symbols: %w", err)
 	}
 	strs, err := b.section(b.elf.Sections[tab.Link].Name)
 	if err != nil {
-		return out, fmt.Errorf("read symbols: %w", err)
+		return fmt.Errorf("read symbols: %w", err)
 	}
 	bo := b.order
 	size := 24
 	if b.elf.Class == elf.ELFCLASS32 {
 		size = 16
 	}
-	dyn := typ == elf.SHT_DYNSYM
 	for off := size; off+size <= len(data); off += size {
 		e := data[off : off+size]
 		var name uint32
@@ -389,8 +453,7 @@ func (b *Binary) readSymbols(typ elf.SectionType, shndx int, out []Symbol) (res 
 		if name == 0 || si == elf.SHN_UNDEF {
 			continue
 		}
-		t := elf.ST_TYPE(info)
-		switch t {
+		switch elf.ST_TYPE(info) {
 		case elf.STT_FUNC, elf.STT_GNU_IFUNC, elf.STT_OBJECT:
 		case elf.STT_NOTYPE:
 			if si == elf.SHN_ABS {
@@ -412,13 +475,9 @@ func (b *Binary) readSymbols(typ elf.SectionType, shndx int, out []Symbol) (res 
 		if b.relBase != nil && int(si) < len(b.relBase) {
 			value += b.relBase[si]
 		}
-		var secName string
-		if int(si) < len(b.elf.Sections) {
-			secName = b.elf.Sections[si].Name
-		}
-		out = append(out, Symbol{Name: string(n), Value: value, Size: sz, Type: t, Bind: elf.ST_BIND(info), Dyn: dyn, Section: secName})
+		fn(n, value, sz, info, si)
 	}
-	return out, nil
+	return nil
 }
 
 // SymbolAt returns the function symbol containing addr (perf's

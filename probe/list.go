@@ -8,9 +8,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/gperf-dev/gperf/dwarfline"
 )
@@ -285,25 +286,28 @@ func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 	if err != nil {
 		return err
 	}
-	var syms []dwarfline.Symbol
+	// Names only, filtered before they are copied: building every
+	// symbol (and sorting them by address) is work --funcs does not need.
+	section := ""
 	if opts.Kernel {
-		syms, err = b.SymbolsIn(".text")
-	} else {
-		syms, err = b.Symbols()
+		section = ".text"
 	}
+	// The names point into the mapped string table (valid until the
+	// deferred Close): no copies.
+	var names []string
+	err = b.SymbolNames(section, func(n []byte) {
+		if s := unsafe.String(unsafe.SliceData(n), len(n)); flt.Match(s) {
+			names = append(names, s)
+		}
+	})
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(syms))
-	for _, s := range syms {
-		if flt.Match(s.Name) {
-			names = append(names, s.Name)
-		}
-	}
-	sort.Strings(names)
-	bw := bufio.NewWriter(w)
+	slices.Sort(names)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	for _, n := range names {
-		fmt.Fprintln(bw, n)
+		bw.WriteString(n)
+		bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
