@@ -77,14 +77,24 @@ type thread struct {
 	pid, tid int32
 	comm     string
 	commSet  bool
+	// start caches the comm/pid/tid columns appendStart printed last for
+	// this thread, valid while the fields, ids and comm are the same.
+	start     []byte
+	startF    field
+	startPid  int32
+	startTid  int32
+	startComm string
 }
 
 type evsel struct {
-	attr     *perfdata.EventAttr
-	name     string
-	otype    int
-	tp       *PrintFmt
-	hasChain bool
+	attr *perfdata.EventAttr
+	name string
+	// padded is name right-aligned to paddedWidth, then ": ".
+	padded      []byte
+	paddedWidth int
+	otype       int
+	tp          *PrintFmt
+	hasChain    bool
 }
 
 type session struct {
@@ -872,11 +882,16 @@ func (s *session) sample(r *perfdata.Sample) error {
 		b = append(b, ' ')
 	}
 	if f&fEvname != 0 {
-		for i := len(e.name); i < s.nameWidth; i++ {
-			b = append(b, ' ')
+		if e.padded == nil || e.paddedWidth != s.nameWidth {
+			e.padded = e.padded[:0]
+			for i := len(e.name); i < s.nameWidth; i++ {
+				e.padded = append(e.padded, ' ')
+			}
+			e.padded = append(e.padded, e.name...)
+			e.padded = append(e.padded, ": "...)
+			e.paddedWidth = s.nameWidth
 		}
-		b = append(b, e.name...)
-		b = append(b, ": "...)
+		b = append(b, e.padded...)
 	}
 	if s.flags {
 		b = append(b, "                        "...)
@@ -948,12 +963,30 @@ func appendSym(b []byte, f field, sy *Symbol) []byte {
 // appendStart is perf_sample__fprintf_start.
 func (s *session) appendStart(b []byte, e *evsel, smp *sampleView, t *thread) []byte {
 	f := s.output[e.otype].fields
+	idf := f & (fComm | fPid | fTid)
+	if f&fIP != 0 && e.hasChain && s.useCallchain {
+		idf |= fIP // unpadded comm
+	}
+	if t != nil && idf&^fIP != 0 {
+		if t.start == nil || t.startF != idf || t.startPid != smp.pid || t.startTid != smp.tid || t.startComm != t.comm {
+			t.start = s.appendIDs(t.start[:0], f, idf&fIP != 0, smp, t)
+			t.startF, t.startPid, t.startTid, t.startComm = idf, smp.pid, smp.tid, t.comm
+		}
+		b = append(b, t.start...)
+	} else {
+		b = s.appendIDs(b, f, idf&fIP != 0, smp, t)
+	}
+	return s.appendCPUTime(b, f, smp)
+}
+
+// appendIDs appends the comm, pid and tid columns.
+func (s *session) appendIDs(b []byte, f field, unpadded bool, smp *sampleView, t *thread) []byte {
 	if f&fComm != 0 {
 		comm := ":-1"
 		if t != nil {
 			comm = t.comm
 		}
-		if f&fIP != 0 && e.hasChain && s.useCallchain {
+		if unpadded {
 			b = append(b, comm...)
 		} else {
 			for i := len(comm); i < 16; i++ {
@@ -980,6 +1013,11 @@ func (s *session) appendStart(b []byte, e *evsel, smp *sampleView, t *thread) []
 		b = appendPadInt(b, int64(smp.tid), 5)
 		b = append(b, ' ')
 	}
+	return b
+}
+
+// appendCPUTime appends the cpu and time columns.
+func (s *session) appendCPUTime(b []byte, f field, smp *sampleView) []byte {
 	if f&fCPU != 0 {
 		b = append(b, '[')
 		c := int64(int32(smp.cpu))
