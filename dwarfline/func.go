@@ -56,6 +56,51 @@ func (b *Binary) cuFuncs(u *unit, fn func(e *dwarf.Entry) (bool, error)) (err er
 	}
 }
 
+// cuFuncsMatching is cuFuncs restricted to the subprograms whose name
+// may match glob: the skimmer lists them without decoding the others (a
+// unit's types, variables and other functions), and only those are
+// decoded. fn must still check the name (the list is a superset). When
+// the unit cannot be skimmed, it falls back to cuFuncs.
+func (b *Binary) cuFuncsMatching(u *unit, glob string, fn func(e *dwarf.Entry) (bool, error)) (err error) {
+	if b.skim == nil {
+		b.skim = b.newSkimmer()
+	}
+	s := b.skim
+	if len(s.info) == 0 || len(s.abbrevs) == 0 {
+		return b.cuFuncs(u, fn)
+	}
+	offs, err := s.matchingDIEs(u.start, glob)
+	if err != nil {
+		return b.cuFuncs(u, fn)
+	}
+	if len(offs) == 0 {
+		return nil
+	}
+	defer recoverDWARF(&err)
+	r, next, err := b.reader(u, u.off)
+	if err != nil {
+		return err
+	}
+	for _, o := range offs {
+		if o < u.start || o >= u.end {
+			return b.cuFuncs(u, fn)
+		}
+		r.Seek(dwarf.Offset(o - u.start))
+		e, err := next()
+		if err != nil {
+			return fmt.Errorf("read unit %s: %w", u.name, err)
+		}
+		if e == nil || e.Tag != dwarf.TagSubprogram {
+			return fmt.Errorf("read unit %s: no subprogram at %#x: %w", u.name, o, ErrInvalid)
+		}
+		more, err := fn(e)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
 // matchName is perf's die_match_name: the DIE name or linkage name
 // matches the glob.
 func (b *Binary) matchName(e *dwarf.Entry, glob string) bool {

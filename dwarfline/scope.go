@@ -127,7 +127,7 @@ type resolver struct {
 func (r *resolver) byFunc(u *unit) error {
 	b, spec := r.b, r.spec
 	glob := isGlob(spec.Function)
-	return b.cuFuncs(u, func(e *dwarf.Entry) (bool, error) {
+	return b.cuFuncsMatching(u, spec.Function, func(e *dwarf.Entry) (bool, error) {
 		if !isFuncDef(e) || !b.matchName(e, spec.Function) {
 			return true, nil
 		}

@@ -102,13 +102,24 @@ func (s *skimmer) table(off uint64) (abbrevTable, error) {
 	if off >= uint64(len(s.abbrevs)) {
 		return t, fmt.Errorf("abbreviation table at %#x: %w", off, errSkim)
 	}
+	// One pass into two slabs (abbreviations and their attributes), then
+	// the index: a vmlinux has thousands of tables, and an allocation per
+	// abbreviation and growing attribute lists showed in its scans.
+	type ent struct {
+		code   uint64
+		a      abbrev
+		lo, hi int
+	}
 	c := cursor{d: s.abbrevs, i: int(off)}
+	ents := make([]ent, 0, 128)
+	attrs := make([]abbrevAttr, 0, 1024)
+	var maxDense uint64
 	for {
 		code := c.uleb()
 		if code == 0 || c.bad {
 			break
 		}
-		a := &abbrev{tag: c.uleb(), children: c.u8() != 0}
+		e := ent{code: code, a: abbrev{tag: c.uleb(), children: c.u8() != 0}, lo: len(attrs)}
 		for !c.bad {
 			at, fm := c.uleb(), c.uleb()
 			if at == 0 && fm == 0 {
@@ -117,18 +128,32 @@ func (s *skimmer) table(off uint64) (abbrevTable, error) {
 			if fm == 0x21 { // DW_FORM_implicit_const
 				c.sleb()
 			}
-			a.attrs = append(a.attrs, abbrevAttr{at, fm})
+			attrs = append(attrs, abbrevAttr{at, fm})
 		}
-		if code < 1<<16 {
-			for uint64(len(t.dense)) <= code {
-				t.dense = append(t.dense, nil)
-			}
-			t.dense[code] = a
+		e.hi = len(attrs)
+		if code < 1<<16 && code > maxDense {
+			maxDense = code
+		}
+		ents = append(ents, e)
+	}
+	slab := make([]abbrev, len(ents))
+	if len(ents) > 0 {
+		t.dense = make([]*abbrev, maxDense+1)
+	}
+	for i := range ents {
+		e := &ents[i]
+		a := &slab[i]
+		*a = e.a
+		if e.hi > e.lo {
+			a.attrs = attrs[e.lo:e.hi:e.hi]
+		}
+		if e.code < 1<<16 {
+			t.dense[e.code] = a
 		} else {
 			if t.sparse == nil {
 				t.sparse = map[uint64]*abbrev{}
 			}
-			t.sparse[code] = a
+			t.sparse[e.code] = a
 		}
 	}
 	if c.bad {
@@ -552,6 +577,31 @@ func (s *skimmer) nameAt(h *unitHeader, tab abbrevTable, off int, depth int) ([]
 // unitDefines reports whether a top-level subprogram of the unit at off
 // may match the glob (a conservative answer: true when unsure).
 func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
+	found := false
+	if err := s.scanUnit(off, glob, func(int) bool { found = true; return false }); err != nil {
+		return true, err
+	}
+	return found, nil
+}
+
+// matchingDIEs returns the .debug_info offsets of the top-level
+// subprograms of the unit at off that may match the glob (a superset of
+// those that do), in order; an error when the unit cannot be skimmed
+// (a panic included: the caller then decodes the unit in full).
+func (s *skimmer) matchingDIEs(off int, glob string) (offs []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			offs, err = nil, fmt.Errorf("skim unit at %#x: %v: %w", off, r, errSkim)
+		}
+	}()
+	err = s.scanUnit(off, glob, func(die int) bool { offs = append(offs, die); return true })
+	return offs, err
+}
+
+// scanUnit calls fn with the offset of each top-level subprogram of the
+// unit at off that may match the glob (true when unsure), until fn
+// returns false.
+func (s *skimmer) scanUnit(off int, glob string, fn func(die int) bool) error {
 	exact := !isGlob(glob) && !strings.Contains(glob, "\\")
 	match := func(n []byte) bool {
 		if exact {
@@ -561,16 +611,16 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 	}
 	h, err := s.header(off)
 	if err != nil {
-		return true, err
+		return err
 	}
 	tab, err := s.table(h.abbrevOff)
 	if err != nil {
-		return true, err
+		return err
 	}
 	c := cursor{d: s.info[:h.end], i: h.dies}
 	cu, err := s.die(&c, &h, tab, false)
 	if err != nil || cu.code == 0 || !cu.children {
-		return err != nil, err
+		return err
 	}
 	depth := 0
 	lay := make([]dieLayout, len(tab.dense))
@@ -600,7 +650,7 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 					c.skip(l.fixed)
 				}
 				if c.bad {
-					return true, fmt.Errorf("DIE at %#x: %w", start, errSkim)
+					return fmt.Errorf("DIE at %#x: %w", start, errSkim)
 				}
 				continue
 			}
@@ -608,31 +658,32 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 		c.i, c.bad = start, false
 		d, err := s.die(&c, &h, tab, true)
 		if err != nil {
-			return true, err
+			return err
 		}
 		if d.code == 0 {
 			if depth == 0 {
-				return false, nil
+				return nil
 			}
 			depth--
 			continue
 		}
 		if depth == 0 && d.tag == 0x2e { // DW_TAG_subprogram
+			maybe := false
 			switch {
 			case d.unknownName:
-				return true, nil
+				maybe = true
 			case len(d.lname) > 0 && match(d.lname):
-				return true, nil
+				maybe = true
 			case d.hasName:
-				if match(d.name) {
-					return true, nil
-				}
+				maybe = match(d.name)
 			case d.refAddr:
-				return true, nil
+				maybe = true
 			case d.origin >= 0:
-				if n, ok := s.nameAt(&h, tab, d.origin, 0); !ok || match(n) {
-					return true, nil
-				}
+				n, ok := s.nameAt(&h, tab, d.origin, 0)
+				maybe = !ok || match(n)
+			}
+			if maybe && !fn(start) {
+				return nil
 			}
 		}
 		if d.children {
@@ -643,7 +694,7 @@ func (s *skimmer) unitDefines(off int, glob string) (bool, error) {
 			}
 		}
 	}
-	return false, nil
+	return nil
 }
 
 // release drops the resident pages of the unit at off (they are clean
