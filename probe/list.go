@@ -114,6 +114,7 @@ func parseLineNum(s, what string) (int, string, error) {
 // prints the numbered lines alone, warns, and returns an error wrapping
 // ErrSourceMissing.
 func ShowLines(w io.Writer, bin string, spec string, opts ListOptions) error {
+	oneShot()
 	lrs, err := ParseLineRange(spec)
 	if err != nil {
 		return err
@@ -273,6 +274,7 @@ func realSourcePath(raw, compDir, prefix string) (string, error) {
 // ShowFuncs prints what `perf probe -F [--filter F]` prints: the names of
 // the binary's symbols matching the filter, sorted.
 func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
+	oneShot()
 	b, err := dwarfline.Open(bin)
 	if err != nil {
 		return err
@@ -316,6 +318,7 @@ func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 // prints: for each address of the point, `@<func+off>` and the variables
 // perf can fetch there, sorted.
 func ShowVars(w io.Writer, bin string, spec string, opts ListOptions) error {
+	oneShot()
 	sp, err := ParseSpec(spec)
 	if err != nil {
 		return err

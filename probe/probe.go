@@ -212,6 +212,7 @@ func resolveAll(specs []*Spec, o *Options) ([]Event, error) {
 // would be written to k/uprobe_events, one per line on Stdout, touching
 // nothing (perf probe -D). Names are made unique among themselves only.
 func ShowDefinitions(r Request, o Options) ([]Event, error) {
+	oneShot()
 	specs, err := parseRequest(r, &o)
 	if err != nil {
 		return nil, err
@@ -265,6 +266,7 @@ func nameEvents(evs []Event, used Names, force, multiprobe bool) error {
 // it. If the kernel refuses one definition, the events added before it by
 // this call are removed again, so a failed Add leaves nothing behind.
 func Add(r Request, o Options) ([]Event, error) {
+	oneShot()
 	specs, err := parseRequest(r, &o)
 	if err != nil {
 		return nil, err
