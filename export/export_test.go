@@ -372,23 +372,44 @@ func TestOffCPU(t *testing.T) {
 	testutil.Requires(t, testutil.Tracefs)
 	for _, rec := range recorders {
 		t.Run(rec.name, func(t *testing.T) {
-			data, bin, _, wall := recordHot(t, rec, recordSpec{events: []string{"sched:sched_switch"}, callGraph: true, allCPUs: true}, "sleep", "100", "5")
-			checkOffCPU(t, data, bin, wall)
+			// perf 6.1 drops samples under load without a LOST record
+			// (the brief measured 2-13 %); a recording of perf's that
+			// misses switch-ins says nothing about gperf's export, so it
+			// is made again. gperf's recorder gets no second chance.
+			attempts := 1
+			if rec.name != "gperf" {
+				attempts = 3
+			}
+			for i := 1; ; i++ {
+				data, bin, _, wall := recordHot(t, rec, recordSpec{events: []string{"sched:sched_switch"}, callGraph: true, allCPUs: true}, "sleep", "100", "5")
+				if missed := checkOffCPU(t, data, bin, wall, i < attempts); missed == 0 {
+					break
+				} else {
+					t.Logf("attempt %d: %s's recording misses %d switch-ins without a LOST record; recording again", i, rec.name, missed)
+				}
+			}
 		})
 	}
 }
 
-func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
+// checkOffCPU checks gperf's off-CPU stacks of a sched_switch recording
+// against perf script's view of the same file. When the recording itself
+// misses switch-ins of the fixture and retry is set, it returns their
+// number before judging anything; otherwise that is an error.
+func checkOffCPU(t *testing.T, data, bin string, wall time.Duration, retry bool) (missedSwitchIns int) {
 	var buf bytes.Buffer
 	if err := export.WriteFolded(&buf, export.Options{Input: data, OffCPU: true}); err != nil {
 		readFailed(t, data, err)
 	}
 	got, total := parseFoldedText(t, buf.String())
 	want, missed := perfOffCPU(t, data)
+	comm := filepath.Base(bin)
+	if n := missed[comm]; n > 0 && retry {
+		return n
+	}
 	// Other tasks' stacks may hold C++ names, which perf demangles and
 	// gperf does not: compare the fixture's stacks one by one and the
 	// totals of all tasks.
-	comm := filepath.Base(bin)
 	var wantTotal uint64
 	wantOwn, gotOwn := map[string]uint64{}, map[string]uint64{}
 	for k, v := range want {
@@ -449,6 +470,7 @@ func checkOffCPU(t *testing.T, data, bin string, wall time.Duration) {
 			t.Errorf("with --comms %s, stack %q remains", comm, k)
 		}
 	}
+	return 0
 }
 
 // lostRecords returns perf report --stats' LOST lines for data, "" when
