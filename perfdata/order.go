@@ -1,10 +1,8 @@
 package perfdata
 
 import (
-	"cmp"
 	"io"
 	"math"
-	"slices"
 	"sort"
 )
 
@@ -28,16 +26,18 @@ type orderer struct {
 	qmax      uint64
 	maxTS     uint64
 	nextFlush uint64
-	ready     []ordEntry
-	readyPos  int
-	seq       uint64
+	head, rel int // queue[head:rel] is released, not yet delivered
+	round     ordEntry
+	hasRound  bool // round (a FINISHED_ROUND) goes first
 	done      bool
 
 	pool     *chunkPool // shared with the source
 	cur      *chunk     // chunk being filled by copyIn
 	used     int
-	prev     *chunk // chunk of the record delivered last
-	unsorted bool   // a record arrived with a time below qmax
+	prev     *chunk     // chunk of the record delivered last
+	unsorted bool       // a record arrived with a time below qmax
+	runs     []int      // sortQueue's run starts
+	tmp      []ordEntry // sortQueue's merge buffer
 }
 
 type ordEntry struct {
@@ -146,7 +146,67 @@ func (o *orderer) push(ts uint64, h RecordHeader, b []byte, off int64, c *chunk,
 	o.queue = append(o.queue, o.entry(ts, h, b, off, c, pos))
 }
 
-// flush moves the deliverable queued records to ready.
+// sortQueue sorts the queue by time, ties in arrival order: the queue is
+// a few ascending runs (what is left of the last round, then each CPU's
+// records of this one), merged pairwise.
+func (o *orderer) sortQueue() {
+	q := o.queue
+	runs := append(o.runs[:0], 0)
+	for i := 1; i < len(q); i++ {
+		if q[i].ts < q[i-1].ts {
+			runs = append(runs, i)
+		}
+	}
+	if len(runs) > 1 {
+		runs = append(runs, len(q))
+		if cap(o.tmp) < len(q) {
+			o.tmp = make([]ordEntry, len(q), len(q)+len(q)/4)
+		}
+		src, dst := q, o.tmp[:len(q)]
+		for len(runs) > 2 {
+			k := 0
+			for j := 0; j+1 < len(runs); j += 2 {
+				lo := runs[j]
+				if j+2 < len(runs) {
+					mid, hi := runs[j+1], runs[j+2]
+					mergeEntries(dst[lo:hi], src[lo:mid], src[mid:hi])
+				} else {
+					copy(dst[lo:runs[j+1]], src[lo:runs[j+1]])
+				}
+				runs[k] = lo
+				k++
+			}
+			runs[k] = len(q)
+			runs = runs[:k+1]
+			src, dst = dst, src
+		}
+		if &src[0] != &q[0] {
+			copy(q, src)
+		}
+		clear(o.tmp[:len(q)])
+	}
+	o.runs = runs
+}
+
+// mergeEntries merges the sorted a and b into dst, a first on ties.
+func mergeEntries(dst, a, b []ordEntry) {
+	i, j, k := 0, 0, 0
+	for i < len(a) && j < len(b) {
+		if b[j].ts < a[i].ts {
+			dst[k] = b[j]
+			j++
+		} else {
+			dst[k] = a[i]
+			i++
+		}
+		k++
+	}
+	k += copy(dst[k:], a[i:])
+	copy(dst[k:], b[j:])
+}
+
+// flush releases the deliverable queued records: queue[:rel], delivered
+// from head on.
 func (o *orderer) flush(final bool) {
 	if len(o.queue) == 0 {
 		return
@@ -156,16 +216,10 @@ func (o *orderer) flush(final bool) {
 	}
 	if limit := o.nextFlush; limit != 0 {
 		if o.unsorted {
-			slices.SortStableFunc(o.queue, func(a, b ordEntry) int { return cmp.Compare(a.ts, b.ts) })
+			o.sortQueue()
 			o.unsorted = false
 		}
-		i := sort.Search(len(o.queue), func(i int) bool { return o.queue[i].ts > limit })
-		o.ready = append(o.ready, o.queue[:i]...)
-		n := copy(o.queue, o.queue[i:])
-		for j := n; j < len(o.queue); j++ {
-			o.queue[j] = ordEntry{}
-		}
-		o.queue = o.queue[:n]
+		o.rel = sort.Search(len(o.queue), func(i int) bool { return o.queue[i].ts > limit })
 	}
 	if !final {
 		o.nextFlush = o.maxTS
@@ -179,15 +233,26 @@ func (r *Reader) nextOrdered() (Record, error) {
 		o.prev = nil
 	}
 	for {
-		if o.readyPos < len(o.ready) {
-			e := o.ready[o.readyPos]
-			o.ready[o.readyPos] = ordEntry{}
-			o.readyPos++
-			if o.readyPos == len(o.ready) {
-				o.ready, o.readyPos = o.ready[:0], 0
-			}
+		if o.hasRound {
+			o.hasRound = false
+			e := o.round
+			o.round = ordEntry{}
 			o.prev = e.c
 			return r.decode(e.h, e.bytes(), e.off)
+		}
+		if o.head < o.rel {
+			e := o.queue[o.head]
+			o.queue[o.head] = ordEntry{}
+			o.head++
+			o.prev = e.c
+			return r.decode(e.h, e.bytes(), e.off)
+		}
+		if o.head > 0 {
+			// All released records delivered: drop them.
+			n := copy(o.queue, o.queue[o.head:])
+			clear(o.queue[n:])
+			o.queue = o.queue[:n]
+			o.head, o.rel = 0, 0
 		}
 		if o.done {
 			return nil, errEOF
@@ -210,7 +275,7 @@ func (r *Reader) nextOrdered() (Record, error) {
 			// perf processes the round marker, then delivers what it
 			// releases.
 			c, pos := r.chunkOf()
-			o.ready = append(o.ready, o.entry(0, h, b, off, c, pos))
+			o.round, o.hasRound = o.entry(0, h, b, off, c, pos), true
 			o.flush(false)
 			continue
 		}
