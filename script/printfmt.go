@@ -66,6 +66,9 @@ type PrintFmt struct {
 	format *tracefs.Format
 	fields []pfField // the event's own fields, for the fallback
 	parts  []pfPart
+	// fast is parts as fastOps when every part is literal text or a
+	// simple %d/%u/%x of a direct read; nil otherwise.
+	fast   []fastOp
 	failed bool
 	// Err is why the format failed to parse, if it did (Append then
 	// prints perf's "[FAILED TO PARSE]" line).
@@ -196,7 +199,107 @@ func CompilePrintFmt(f *tracefs.Format, env *PrintEnv) *PrintFmt {
 	for i := range p.parts {
 		p.parts[i].setDirect()
 	}
+	p.fast = compileFast(p.parts)
 	return p
+}
+
+// fastOp is one step of a print fmt made only of literal text and plain
+// integer conversions of direct reads.
+type fastOp struct {
+	kind      fastKind
+	off, size int
+	text      string
+}
+
+type fastKind uint8
+
+const (
+	fastText fastKind = iota
+	fastHex64
+	fastHex32
+	fastUint64
+	fastUint32
+	fastInt64
+	fastInt32
+)
+
+func compileFast(parts []pfPart) []fastOp {
+	if len(parts) == 0 {
+		return nil
+	}
+	ops := make([]fastOp, 0, len(parts))
+	for i := range parts {
+		pt := &parts[i]
+		switch pt.kind {
+		case partString:
+			if n := len(ops); n > 0 && ops[n-1].kind == fastText {
+				ops[n-1].text += pt.text
+				continue
+			}
+			ops = append(ops, fastOp{kind: fastText, text: pt.text})
+			continue
+		case partDigit:
+		default:
+			return nil
+		}
+		if !pt.direct || pt.lenArg != nil || !pt.spec.simple {
+			return nil
+		}
+		// The cases appendInt's simple path handles.
+		var k fastKind
+		wide := pt.ls == 1 || pt.ls == 2
+		if !wide && pt.ls != 0 {
+			return nil
+		}
+		switch pt.spec.conv {
+		case 'x':
+			k = fastHex32
+			if wide {
+				k = fastHex64
+			}
+		case 'u':
+			k = fastUint32
+			if wide {
+				k = fastUint64
+			}
+		case 'd', 'i':
+			k = fastInt32
+			if wide {
+				k = fastInt64
+			}
+		default:
+			return nil
+		}
+		ops = append(ops, fastOp{kind: k, off: pt.doff, size: pt.dsize})
+	}
+	return ops
+}
+
+// appendFast is Append for a print fmt compiled to fastOps.
+func appendFast(dst []byte, ops []fastOp, data []byte) []byte {
+	for i := range ops {
+		op := &ops[i]
+		if op.kind == fastText {
+			dst = append(dst, op.text...)
+			continue
+		}
+		v := readNum(data, op.off, op.size)
+		switch op.kind {
+		case fastHex64:
+			dst = appendHex(dst, v)
+		case fastHex32:
+			dst = appendHex(dst, uint64(uint32(v)))
+		case fastUint64:
+			dst = strconv.AppendUint(dst, v, 10)
+		case fastUint32:
+			dst = strconv.AppendUint(dst, uint64(uint32(v)), 10)
+		case fastInt64:
+			dst = strconv.AppendInt(dst, int64(v), 10)
+		case fastInt32:
+			dst = strconv.AppendInt(dst, int64(int32(v)), 10)
+		}
+	}
+	return dst
 }
 
 // setDirect finds the arguments evalCtx.num would evaluate as one
@@ -1669,6 +1772,9 @@ func (p *PrintFmt) Append(dst []byte, data []byte) []byte {
 	if p.failed {
 		dst = append(dst, "[FAILED TO PARSE]"...)
 		return p.appendFields(dst, data)
+	}
+	if p.fast != nil {
+		return appendFast(dst, p.fast, data)
 	}
 	e := evalCtx{p: p, data: data}
 	for i := range p.parts {
