@@ -415,14 +415,19 @@ func (b *Binary) locExpr(u *unit, f *dwarf.Field, pc uint64) (expr []byte, ok bo
 // cfa returns the canonical frame address at pc from .eh_frame or
 // .debug_frame, as reg+offset.
 func (b *Binary) cfa(pc uint64) (*term, error) {
-	b.frameMu.Do(func() { b.fdes, b.fdesErr = b.loadFrames() })
-	if b.fdesErr != nil && len(b.fdes) == 0 {
-		return nil, fmt.Errorf("call frame at %#x: %w", pc, b.fdesErr)
+	fde := b.quickFDE(pc)
+	if fde == nil {
+		b.frameMu.Do(func() { b.fdes, b.fdesErr = b.loadFrames() })
+		if b.fdesErr != nil && len(b.fdes) == 0 {
+			return nil, fmt.Errorf("call frame at %#x: %w", pc, b.fdesErr)
+		}
+		var err error
+		fde, err = b.fdes.FDEForPC(pc)
+		if err != nil {
+			return nil, fmt.Errorf("call frame at %#x: %v: %w", pc, err, ErrNotFound)
+		}
 	}
-	fde, err := b.fdes.FDEForPC(pc)
-	if err != nil {
-		return nil, fmt.Errorf("call frame at %#x: %v: %w", pc, err, ErrNotFound)
-	}
+	var err error
 	var fc *frame.FrameContext
 	func() {
 		defer func() {
