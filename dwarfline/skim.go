@@ -50,6 +50,10 @@ type skimmer struct {
 	tables map[uint64]abbrevTable
 }
 
+// releaseMin is the size of .debug_info from which the skimmer drops the
+// pages of the units it has read.
+const releaseMin = 64 << 20
+
 func (b *Binary) newSkimmer() *skimmer {
 	s := &skimmer{b: b, order: b.order, tables: map[uint64]abbrevTable{}}
 	get := func(n string) []byte {
@@ -60,7 +64,10 @@ func (b *Binary) newSkimmer() *skimmer {
 		return d
 	}
 	s.info, s.abbrevs, s.str, s.lineStr = get(".debug_info"), get(".debug_abbrev"), get(".debug_str"), get(".debug_line_str")
-	if sec := b.elf.Section(".debug_info"); sec != nil && b.relSects == nil && b.mm != nil && len(s.info) > 0 &&
+	// Only a big .debug_info (a vmlinux's is hundreds of MiB) is worth
+	// releasing page by page: on a small one the madvise calls cost more
+	// than the pages, which are read again by the units decoded next.
+	if sec := b.elf.Section(".debug_info"); sec != nil && b.relSects == nil && b.mm != nil && len(s.info) >= releaseMin &&
 		sec.Offset+uint64(len(s.info)) <= uint64(len(b.mm)) && &b.mm[sec.Offset] == &s.info[0] {
 		s.infoOff, s.mapped = int(sec.Offset), true
 		// No fault-around or read-ahead: the skimmer jumps over
