@@ -290,13 +290,13 @@ func appendFast(dst []byte, ops []fastOp, data []byte) []byte {
 		case fastHex32:
 			dst = appendHex(dst, uint64(uint32(v)))
 		case fastUint64:
-			dst = strconv.AppendUint(dst, v, 10)
+			dst = appendDec(dst, v)
 		case fastUint32:
-			dst = strconv.AppendUint(dst, uint64(uint32(v)), 10)
+			dst = appendDec(dst, uint64(uint32(v)))
 		case fastInt64:
-			dst = strconv.AppendInt(dst, int64(v), 10)
+			dst = appendDecInt(dst, int64(v))
 		case fastInt32:
-			dst = strconv.AppendInt(dst, int64(int32(v)), 10)
+			dst = appendDecInt(dst, int64(int32(v)))
 		}
 	}
 	return dst
@@ -2032,6 +2032,51 @@ func appendHex(dst []byte, v uint64) []byte {
 		v >>= 4
 	}
 	return dst
+}
+
+// pow10 are the powers of ten that fit a uint64.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+const digits2 = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859606162636465666768697071727374757677787980818283848586878889" +
+	"90919293949596979899"
+
+// appendDec is strconv.AppendUint(dst, v, 10), written in place.
+func appendDec(dst []byte, v uint64) []byte {
+	if v < 10 {
+		return append(dst, byte('0'+v))
+	}
+	t := bits.Len64(v) * 1233 >> 12
+	n := t + 1
+	if v < pow10[t] {
+		n = t
+	}
+	l := len(dst)
+	dst = slices.Grow(dst, n)[:l+n]
+	b := dst[l:]
+	i := n
+	for v >= 100 {
+		q := v / 100
+		r := (v - q*100) * 2
+		i -= 2
+		b[i], b[i+1] = digits2[r], digits2[r+1]
+		v = q
+	}
+	if v >= 10 {
+		b[0], b[1] = digits2[v*2], digits2[v*2+1]
+	} else {
+		b[0] = byte('0' + v)
+	}
+	return dst
+}
+
+// appendDecInt is strconv.AppendInt(dst, v, 10).
+func appendDecInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		return appendDec(append(dst, '-'), uint64(-v))
+	}
+	return appendDec(dst, uint64(v))
 }
 
 // appendStr formats s as printf's %s with the spec's flags, width and

@@ -1026,7 +1026,7 @@ func (s *session) appendCPUTime(b []byte, f field, smp *sampleView) []byte {
 		} else if c >= 0 && c < 100 {
 			b = append(b, '0')
 		}
-		b = strconv.AppendInt(b, c, 10)
+		b = appendDecInt(b, c)
 		b = append(b, "] "...)
 	}
 	if f&fTime != 0 {
