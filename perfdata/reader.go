@@ -266,6 +266,10 @@ func (f *File) attrFor(t RecordType, body []byte) *EventAttr {
 
 // decode turns raw bytes into the reader's record of that type.
 func (r *Reader) decode(h RecordHeader, b []byte, off int64) (Record, error) {
+	if h.Type == RecordSample && len(r.f.Attrs) == 1 {
+		// The common case, without interface calls.
+		return r.decodeSample(h, b, off)
+	}
 	rec := r.record(h.Type)
 	body := b[8:h.Size]
 	c := rec.Common()
@@ -314,6 +318,25 @@ func (r *Reader) decode(h RecordHeader, b []byte, off int64) (Record, error) {
 		x.Data = b[h.Size:]
 	}
 	return rec, nil
+}
+
+// decodeSample is decode for a sample of a file with one attr.
+func (r *Reader) decodeSample(h RecordHeader, b []byte, off int64) (Record, error) {
+	s, _ := r.recs[RecordSample].(*Sample)
+	if s == nil {
+		s = &Sample{}
+		r.recs[RecordSample] = s
+	}
+	s.RecordCommon = RecordCommon{Misc: h.Misc, Size: h.Size, Offset: off, Attr: r.f.Attrs[0]}
+	r.d.reset("data section", off+8, b[8:h.Size])
+	s.decode(&r.d)
+	if r.d.err != nil {
+		if fe, ok := r.d.err.(*FormatError); ok {
+			fe.Msg = h.Type.String() + " record: " + fe.Msg
+		}
+		return nil, r.d.err
+	}
+	return s, nil
 }
 
 // timestamp returns the record's time as perf's ordered events see it
