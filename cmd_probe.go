@@ -78,6 +78,7 @@ func runProbe(c *cli.Context, o probe.Options) error {
 	lo := probe.ListOptions{SourceDir: o.SourceDir, Externs: c.Bool("externs"), NoInlines: o.NoInlines, Warn: o.Stderr}
 	lo.Filter = strings.Join(nonEmpty(c.StringSlice("filter")), "|")
 	lo.Kernel = o.Exec == "" && o.Module == "" && o.Vmlinux != ""
+	lo.Module = o.Exec == "" && o.Module != ""
 	bin := o.Exec
 	if bin == "" {
 		bin = o.Module

@@ -32,6 +32,9 @@ type ListOptions struct {
 	// Kernel is set for a vmlinux (-k): perf lists only the symbols of
 	// its .text section (the others belong to maps of their own).
 	Kernel bool
+	// Module is set when the binary is -m's argument: a name without a
+	// '/' is then a loaded module, looked up under /lib/modules.
+	Module bool
 	// Warn is unused: warnings come back in the returned *Error, as perf
 	// words them.
 	Warn io.Writer
@@ -116,6 +119,10 @@ func parseLineNum(s, what string) (int, string, error) {
 func ShowLines(w io.Writer, bin string, spec string, opts ListOptions) error {
 	oneShot()
 	lrs, err := ParseLineRange(spec)
+	if err != nil {
+		return err
+	}
+	bin, err = listBinary(bin, opts, "Failed to show lines.")
 	if err != nil {
 		return err
 	}
@@ -275,6 +282,12 @@ func realSourcePath(raw, compDir, prefix string) (string, error) {
 // the binary's symbols matching the filter, sorted.
 func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 	oneShot()
+	if p, err := listBinary(bin, opts, ""); err != nil {
+		// perf's get_target_map finds no map for a module not loaded.
+		return &Error{Detail: "Failed to get a map for " + bin + "\n", Summary: "Failed to show functions.", Errno: errInval, Err: err}
+	} else {
+		bin = p
+	}
 	b, err := dwarfline.Open(bin)
 	if err != nil {
 		return err
@@ -320,6 +333,10 @@ func ShowFuncs(w io.Writer, bin string, opts ListOptions) error {
 func ShowVars(w io.Writer, bin string, spec string, opts ListOptions) error {
 	oneShot()
 	sp, err := ParseSpec(spec)
+	if err != nil {
+		return err
+	}
+	bin, err = listBinary(bin, opts, "Failed to show vars.")
 	if err != nil {
 		return err
 	}
