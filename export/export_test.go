@@ -307,13 +307,23 @@ func checkFolded(t *testing.T, data string) {
 
 const sleptNS = 5 * 100 * 1e6
 
-var switchRe = regexp.MustCompile(`^(.*\S)\s+(-?\d+)\s+(\d+)\.(\d{9}):\s+sched:sched_switch:.*\bprev_pid=(\d+)\b.*\bnext_pid=(\d+)\b`)
+var switchRe = regexp.MustCompile(`^(.*\S)\s+(-?\d+)\s+\[(\d+)\]\s+(\d+)\.(\d{9}):\s+sched:sched_switch:.*\bprev_pid=(\d+)\b.*\bnext_pid=(\d+)\b`)
 
 // perfOffCPU computes off-CPU time per folded stack from perf script's
 // sched_switch lines (nanosecond timestamps with --ns), the way the
 // export documents it: per task, switch-out to switch-in, charged to the
 // switch-out stack.
-func perfOffCPU(t *testing.T, data string) (folded map[string]uint64, missed map[string]int) {
+//
+// A task switched out twice was switched in unseen: the recording misses
+// a sample. missed counts those per comm; idleMissed counts, apart, the
+// ones where the CPU's previous recorded switch went to the idle task, so
+// that the missing sample is the idle task switching out. This kernel
+// (measured on the 6.18 VM, with perf 6.1 and gperf alike, with and
+// without -g) often records no sched_switch sample at all whose prev is
+// a CPU's idle task: in trial recordings one CPU had zero prev_pid=0
+// samples while tasks kept switching out on it from idle. That loss is
+// the kernel's, not the recorder's.
+func perfOffCPU(t *testing.T, data string) (folded map[string]uint64, missed, idleMissed map[string]int) {
 	t.Helper()
 	type out struct {
 		since uint64
@@ -321,22 +331,24 @@ func perfOffCPU(t *testing.T, data string) (folded map[string]uint64, missed map
 	}
 	pending := map[string]out{}
 	folded = map[string]uint64{}
-	missed = map[string]int{}
+	missed, idleMissed = map[string]int{}, map[string]int{}
+	lastNext := map[string]string{} // CPU -> next_pid of its last switch
 	var last uint64
 	inversions := 0
-	for _, b := range perfBlocks(t, perfScript(t, data, "--ns", "-F", "comm,tid,time,event,trace,ip,sym,dso")) {
+	for _, b := range perfBlocks(t, perfScript(t, data, "--ns", "-F", "comm,tid,cpu,time,event,trace,ip,sym,dso")) {
 		m := switchRe.FindStringSubmatch(b.header)
 		if m == nil {
 			t.Fatalf("perf script line not understood: %q", b.header)
 		}
-		sec, _ := strconv.ParseUint(m[3], 10, 64)
-		ns, _ := strconv.ParseUint(m[4], 10, 64)
+		cpu := m[3]
+		sec, _ := strconv.ParseUint(m[4], 10, 64)
+		ns, _ := strconv.ParseUint(m[5], 10, 64)
 		ts := sec*1e9 + ns
 		if ts < last {
 			inversions++
 		}
 		last = ts
-		prev, next := m[5], m[6]
+		prev, next := m[6], m[7]
 		if p, ok := pending[next]; ok && next != "0" {
 			folded[p.stack] += ts - p.since
 			delete(pending, next)
@@ -345,10 +357,15 @@ func perfOffCPU(t *testing.T, data string) (folded map[string]uint64, missed map
 			// A task switching out twice was switched in unseen:
 			// the recording misses a sample.
 			if _, ok := pending[prev]; ok {
-				missed[m[1]]++
+				if lastNext[cpu] == "0" {
+					idleMissed[m[1]]++
+				} else {
+					missed[m[1]]++
+				}
 			}
 			pending[prev] = out{ts, foldedStack(m[1], b.frames)}
 		}
+		lastNext[cpu] = next
 	}
 	for k, v := range folded {
 		if v == 0 {
@@ -361,7 +378,7 @@ func perfOffCPU(t *testing.T, data string) (folded map[string]uint64, missed map
 	if inversions > 0 {
 		t.Errorf("perf script delivers %d sched_switch samples out of time order: the recorder wrote FINISHED_ROUND too early", inversions)
 	}
-	return folded, missed
+	return folded, missed, idleMissed
 }
 
 // TestOffCPU checks off-CPU stacks against the same computation on perf
@@ -375,14 +392,14 @@ func TestOffCPU(t *testing.T) {
 			// perf 6.1 drops samples under load without a LOST record
 			// (the brief measured 2-13 %); a recording of perf's that
 			// misses switch-ins says nothing about gperf's export, so it
-			// is made again. gperf's recorder gets no second chance.
-			attempts := 1
-			if rec.name != "gperf" {
-				attempts = 3
-			}
+			// is made again. gperf's recorder gets no second chance for
+			// that. The kernel's own omission of the idle task's
+			// switch-outs (see perfOffCPU) hits both recorders: such a
+			// recording is made again whoever made it.
+			const attempts = 3
 			for i := 1; ; i++ {
 				data, bin, _, wall := recordHot(t, rec, recordSpec{events: []string{"sched:sched_switch"}, callGraph: true, allCPUs: true}, "sleep", "100", "5")
-				if missed := checkOffCPU(t, data, bin, wall, i < attempts); missed == 0 {
+				if missed := checkOffCPU(t, data, bin, wall, i < attempts, rec.name != "gperf"); missed == 0 {
 					break
 				} else {
 					t.Logf("attempt %d: %s's recording misses %d switch-ins without a LOST record; recording again", i, rec.name, missed)
@@ -395,16 +412,22 @@ func TestOffCPU(t *testing.T) {
 // checkOffCPU checks gperf's off-CPU stacks of a sched_switch recording
 // against perf script's view of the same file. When the recording itself
 // misses switch-ins of the fixture and retry is set, it returns their
-// number before judging anything; otherwise that is an error.
-func checkOffCPU(t *testing.T, data, bin string, wall time.Duration, retry bool) (missedSwitchIns int) {
+// number before judging anything (only those the kernel did not record,
+// see perfOffCPU, unless oracle says perf made the recording); otherwise
+// that is an error.
+func checkOffCPU(t *testing.T, data, bin string, wall time.Duration, retry, oracle bool) (missedSwitchIns int) {
 	var buf bytes.Buffer
 	if err := export.WriteFolded(&buf, export.Options{Input: data, OffCPU: true}); err != nil {
 		readFailed(t, data, err)
 	}
 	got, total := parseFoldedText(t, buf.String())
-	want, missed := perfOffCPU(t, data)
+	want, missed, idleMissed := perfOffCPU(t, data)
 	comm := filepath.Base(bin)
-	if n := missed[comm]; n > 0 && retry {
+	if retry && idleMissed[comm] > 0 && (oracle || missed[comm] == 0) {
+		t.Logf("the kernel recorded no switch-out of the idle task before %d switch-ins of %s", idleMissed[comm], comm)
+		return idleMissed[comm] + missed[comm]
+	}
+	if n := missed[comm]; n > 0 && retry && oracle {
 		return n
 	}
 	// Other tasks' stacks may hold C++ names, which perf demangles and
@@ -439,6 +462,8 @@ func checkOffCPU(t *testing.T, data, bin string, wall time.Duration, retry bool)
 		// perf script sees the same: the recorder dropped samples
 		// without saying so (no LOST record).
 		t.Errorf("the recording misses %d switch-ins of %s (a task switched out twice), and has no LOST records: the recorder dropped samples", n, comm)
+	} else if n := idleMissed[comm]; n > 0 {
+		t.Errorf("the recording misses %d switch-ins of %s from the idle task in every attempt: the kernel recorded no switch-out of the idle task", n, comm)
 	} else if lost != "" {
 		// A lost switch-out loses the interval that follows it.
 		t.Logf("the recording lost events (%s): only the upper bound holds", lost)
