@@ -178,7 +178,8 @@ func argError(err error) error {
 		pe.Warning = msg
 	}
 	if ae.Reason != "" {
-		pe.Detail += "gperf: " + ae.Reason + "\n"
+		// Name the variable: a probe may have several arguments.
+		pe.Detail += "gperf: " + ae.Var + ": " + ae.Reason + "\n"
 	}
 	return pe
 }

@@ -123,6 +123,8 @@ func compareWith(t *testing.T, c *defCounts, run func(args ...string) (testutil.
 	case gp.Code != 0:
 		if !strings.Contains(gp.Stderr, "gperf: ") || !strings.Contains(gp.Stderr, "computed") && !strings.Contains(gp.Stderr, "not supported") {
 			t.Errorf("%s: gperf fails, perf does not\nperf:\n%s\ngperf (exit %d):\n%s", spec, pw, gp.Code, gp.Stderr)
+		} else if !refusalNamesArg(gp.Stderr, spec) {
+			t.Errorf("%s: gperf's refusal does not name the variable it refuses:\n%s", spec, gp.Stderr)
 		}
 		c.add(func(c *defCounts) { c.refused++ })
 		return
@@ -248,4 +250,32 @@ func TestProbeOptionsMatchPerf(t *testing.T) {
 		perf, gp = both(t, "", append([]string{"-v"}, args...)...)
 		testutil.Same(t, "-v "+strings.Join(args, " "), "perf", writing(perf.Stderr), "gperf", writing(gp.Stderr))
 	}
+}
+
+// refusalNamesArg reports whether gperf's own reason line ("gperf: VAR:
+// ...") names a variable that is one of spec's arguments.
+func refusalNamesArg(stderr, spec string) bool {
+	for _, l := range strings.Split(stderr, "\n") {
+		rest, ok := strings.CutPrefix(l, "gperf: ")
+		if !ok {
+			continue
+		}
+		v, _, ok := strings.Cut(rest, ": ")
+		if !ok || v == "" {
+			continue
+		}
+		for _, a := range strings.Fields(spec)[1:] {
+			if _, expr, ok := strings.Cut(a, "="); ok {
+				a = expr
+			}
+			a = strings.TrimPrefix(a, "$")
+			if n := strings.IndexAny(a, "-.[:"); n >= 0 {
+				a = a[:n]
+			}
+			if a == v {
+				return true
+			}
+		}
+	}
+	return false
 }
