@@ -180,6 +180,12 @@ func pointOf(d *Definition, cache map[string]debugInfo, bins map[string]*binary)
 	p.Function, p.Offset = d.Symbol, d.Offset
 	if strings.HasPrefix(d.Symbol, "0x") {
 		p.Offset = 0
+		return p
+	}
+	// Without DWARF, perf finds the symbol holding the address in
+	// /proc/kallsyms: _text+OFF shows as the function (+offset).
+	if name, off, ok := kallsyms().resolve(d.Symbol, d.Offset); ok {
+		p.Function, p.Offset = name, off
 	}
 	return p
 }
