@@ -35,11 +35,16 @@ trap cleanup EXIT
 # measure CMD...: median wall seconds and peak KiB over RUNS runs (after
 # one warm-up); sets W and M.
 measure() {
-	local t=$WORK/.time i
+	local t=$WORK/.time i s e
 	: >"$t.all"
 	for i in $(seq 0 "$RUNS"); do
-		/usr/bin/time -f '%e %M' -o "$t" "$@" >/dev/null 2>&1 </dev/null || true
-		[ "$i" -gt 0 ] && tail -n 1 "$t" >>"$t.all"
+		# Wall time from bash's microsecond clock (GNU time's %e has
+		# 10 ms steps, coarser than most of these queries); the
+		# peak RSS from GNU time.
+		s=$EPOCHREALTIME
+		/usr/bin/time -f '%M' -o "$t" "$@" >/dev/null 2>&1 </dev/null || true
+		e=$EPOCHREALTIME
+		[ "$i" -gt 0 ] && echo "$s $e $(tail -n 1 "$t")" | awk '{printf "%.6f %s\n", $2 - $1, $3}' >>"$t.all"
 	done
 	W=$(awk '{print $1}' "$t.all" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')
 	M=$(awk '{print $2}' "$t.all" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')
@@ -47,7 +52,7 @@ measure() {
 
 report() { # label perf-wall gperf-wall perf-kib gperf-kib identical
 	awk -v l="$1" -v pw="$2" -v gw="$3" -v pm="$4" -v gm="$5" -v s="$6" 'BEGIN {
-		printf "probe_add %-12s perf=%.3fs gperf=%.3fs speedup=%.1fx perf_rss=%.1fMiB gperf_rss=%.1fMiB rss_ratio=%.2f identical=%s\n",
+		printf "probe_add %-12s perf=%.4fs gperf=%.4fs speedup=%.1fx perf_rss=%.1fMiB gperf_rss=%.1fMiB rss_ratio=%.2f identical=%s\n",
 			l, pw, gw, (gw > 0) ? pw / gw : 0, pm / 1024, gm / 1024, (pm > 0) ? gm / pm : 0, s
 	}'
 }

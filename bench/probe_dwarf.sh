@@ -29,11 +29,16 @@ fi
 # measure LABEL CMD...: median wall seconds and peak KiB over RUNS runs
 # (after one warm-up); sets W and M.
 measure() {
-	local t=$WORK/.time i
+	local t=$WORK/.time i s e
 	: >"$t.all"
 	for i in $(seq 0 "$RUNS"); do
-		/usr/bin/time -f '%e %M' -o "$t" "$@" >/dev/null 2>&1 </dev/null || true
-		[ "$i" -gt 0 ] && tail -n 1 "$t" >>"$t.all"
+		# Wall time from bash's microsecond clock (GNU time's %e has
+		# 10 ms steps, coarser than most of these queries); the
+		# peak RSS from GNU time.
+		s=$EPOCHREALTIME
+		/usr/bin/time -f '%M' -o "$t" "$@" >/dev/null 2>&1 </dev/null || true
+		e=$EPOCHREALTIME
+		[ "$i" -gt 0 ] && echo "$s $e $(tail -n 1 "$t")" | awk '{printf "%.6f %s\n", $2 - $1, $3}' >>"$t.all"
 	done
 	W=$(awk '{print $1}' "$t.all" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')
 	M=$(awk '{print $2}' "$t.all" | sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')
@@ -53,7 +58,7 @@ q() { # label target-args query-args...
 	local gw=$W gm=$M
 	awk -v l="$label" -v pw="$pw" -v gw="$gw" -v pm="$pm" -v gm="$gm" -v s="$same" -v n="$(printf '%s\n' "$pout" | wc -l)" 'BEGIN {
 		r = (gw > 0) ? pw / gw : 0
-		printf "probe_dwarf %-14s perf=%.3fs gperf=%.3fs speedup=%.1fx perf_rss=%.1fMiB gperf_rss=%.1fMiB rss_ratio=%.2f identical=%s lines=%d\n",
+		printf "probe_dwarf %-14s perf=%.4fs gperf=%.4fs speedup=%.1fx perf_rss=%.1fMiB gperf_rss=%.1fMiB rss_ratio=%.2f identical=%s lines=%d\n",
 			l, pw, gw, r, pm / 1024, gm / 1024, (pm > 0) ? gm / pm : 0, s, n
 	}'
 }
@@ -67,7 +72,8 @@ q V_missing -x "$BIG" -V no_such_function_xyz
 q funcs -x "$BIG" --funcs
 q add_dry -x "$BIG" -n 'fn_63_80:10 p->a p->other->label n'
 
-VMLINUX=${VMLINUX:-$(ls /usr/lib/debug/boot/vmlinux-* 2>/dev/null | head -n 1 || true)}
+HERE=$(cd "$(dirname "$0")" && pwd)
+VMLINUX=${VMLINUX:-$(ls /usr/lib/debug/boot/vmlinux-* "$HERE"/../lab/cache/kernel/*/vmlinux-* 2>/dev/null | head -n 1 || true)}
 if [ -n "$VMLINUX" ] && [ -r "$VMLINUX" ]; then
 	echo "probe_dwarf input=$VMLINUX bytes=$(stat -c %s "$VMLINUX")"
 	q k_V_vfs_read -k "$VMLINUX" -V vfs_read:6
