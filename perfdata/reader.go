@@ -2,10 +2,12 @@ package perfdata
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 )
 
 // ReaderOptions selects how Records delivers records.
@@ -196,8 +198,15 @@ func (r *Reader) chunkOf() (*chunk, uint32) {
 }
 
 func headerOf(b []byte, swap bool) RecordHeader {
-	d := decoder{data: b, swap: swap}
-	return RecordHeader{Type: RecordType(d.u32()), Misc: d.u16(), Size: d.u16()}
+	if len(b) < 8 {
+		d := decoder{data: b, swap: swap}
+		return RecordHeader{Type: RecordType(d.u32()), Misc: d.u16(), Size: d.u16()}
+	}
+	t, m, z := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint16(b[4:]), binary.LittleEndian.Uint16(b[6:])
+	if swap {
+		t, m, z = bits.ReverseBytes32(t), bits.ReverseBytes16(m), bits.ReverseBytes16(z)
+	}
+	return RecordHeader{Type: RecordType(t), Misc: m, Size: z}
 }
 
 const recordTypeCache = 128
