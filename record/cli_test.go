@@ -500,8 +500,28 @@ func TestHeaderParity(t *testing.T) {
 		return strings.Join(keep, "\n")
 	}
 	testutil.Same(t, "perf report --header-only -I", "perf's file", header(pf), "gperf's file", header(gf))
-	// The same records, type by type.
-	testutil.Same(t, "perf report --stats", "perf's file", stats(t, pf), "gperf's file", stats(t, gf))
+	// The same records, type by type. How many FINISHED_ROUND records a
+	// file has is how many ring drain passes found data, which is timing:
+	// perf's own recordings of this very command have 1 or 2 of them run
+	// to run (measured: 11 and 1 in 12 runs). Those are compared apart
+	// (both files have rounds, or neither), and so are the total and the
+	// percents they change.
+	ps, gs := stats(t, pf), stats(t, gf)
+	pct := regexp.MustCompile(`\s+\(\s*[0-9.]+%\)$`)
+	byType := func(s string) string {
+		var keep []string
+		for _, l := range strings.Split(s, "\n") {
+			if strings.Contains(l, "TOTAL events:") || strings.Contains(l, "FINISHED_ROUND events:") {
+				continue
+			}
+			keep = append(keep, pct.ReplaceAllString(l, ""))
+		}
+		return strings.Join(keep, "\n")
+	}
+	testutil.Same(t, "perf report --stats", "perf's file", byType(ps), "gperf's file", byType(gs))
+	if p, g := statCount(ps, "FINISHED_ROUND"), statCount(gs, "FINISHED_ROUND"); (p > 0) != (g > 0) {
+		t.Errorf("FINISHED_ROUND records: perf's file %d, gperf's %d", p, g)
+	}
 	bl := func(file string) string {
 		return testutil.RunPerf(t, dir, "buildid-list", "-i", file).Stdout
 	}
