@@ -23,6 +23,9 @@ type binary struct {
 	once  sync.Once
 	// hasDebug is whether the file has DWARF (.debug_info).
 	hasDebug bool
+	// text is the value of the symbol _text (a vmlinux), read with the
+	// symbols; 0 if there is none.
+	text uint64
 }
 
 // symbol is a function symbol.
@@ -86,6 +89,9 @@ func (b *binary) loadSymbols() (err error) {
 		return fmt.Errorf("read ELF %s symbols: %w", b.path, err)
 	}
 	for _, s := range syms {
+		if s.Name == "_text" && b.text == 0 {
+			b.text = s.Value
+		}
 		t := elf.ST_TYPE(s.Info)
 		if t != elf.STT_FUNC && t != elf.STT_GNU_IFUNC {
 			continue

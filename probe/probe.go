@@ -186,10 +186,12 @@ func Resolve(r Request, o Options) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	return resolveAll(specs, &o)
+	return resolveAll(specs, &o, false)
 }
 
-func resolveAll(specs []*Spec, o *Options) ([]Event, error) {
+// resolveAll resolves the specs on one target; adding is set for Add,
+// whose kernel probes perf places relative to _text (textRelative).
+func resolveAll(specs []*Spec, o *Options, adding bool) ([]Event, error) {
 	t, err := openTarget(o)
 	if err != nil {
 		return nil, err
@@ -205,6 +207,7 @@ func resolveAll(specs []*Spec, o *Options) ([]Event, error) {
 			evs = append(evs, Event{Def: d, Spec: sp})
 		}
 	}
+	t.textRelative(evs, o, adding)
 	return evs, nil
 }
 
@@ -217,7 +220,7 @@ func ShowDefinitions(r Request, o Options) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	evs, err := resolveAll(specs, &o)
+	evs, err := resolveAll(specs, &o, false)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +274,7 @@ func Add(r Request, o Options) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	evs, err := resolveAll(specs, &o)
+	evs, err := resolveAll(specs, &o, true)
 	if err != nil {
 		return nil, err
 	}
