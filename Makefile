@@ -34,7 +34,7 @@ check:
 unit:
 	$(GO) test -v -count=1 -timeout 40m ./...
 
-test: deps check build unit
+test: deps check build unit kernel-test
 
 kernel-test: deps build
 	bash lab/run.sh
