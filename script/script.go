@@ -703,6 +703,7 @@ func (s *session) inputName() string {
 func (s *session) process(rec perfdata.Record) error {
 	switch r := rec.(type) {
 	case *perfdata.Sample:
+		s.sym.Update(rec)
 		return s.sample(r)
 	case *perfdata.Comm:
 		t := s.findThread(int32(r.Pid), int32(r.Tid))

@@ -98,8 +98,15 @@ type Symbolizer struct {
 	// after finding the map).
 	kMmapLo, kMmapHi uint64
 	tracingK         []byte
-	last             *addrSpace
-	lastPid          uint32
+	// samples counts the samples given to Update. perf script has
+	// loaded the kernel map (narrowing it) once the first sample is
+	// done, whatever that sample's cpumode: only a lookup for the first
+	// sample sees the MMAP record's range.
+	samples      int
+	sampleKernel bool   // the last sample's cpumode is the kernel's
+	sampleIP     uint64 // and its ip
+	last         *addrSpace
+	lastPid      uint32
 }
 
 type addrSpace struct {
@@ -150,6 +157,9 @@ func NewSymbolizer(f *perfdata.File, opts SymbolizerOptions) *Symbolizer {
 // FORK); other records are ignored.
 func (s *Symbolizer) Update(r perfdata.Record) {
 	switch r := r.(type) {
+	case *perfdata.Sample:
+		s.samples++
+		s.sampleKernel, s.sampleIP = r.CPUMode() == cpumodeKernel, r.IP
 	case *perfdata.Mmap:
 		if r.CPUMode() == cpumodeKernel && strings.HasPrefix(r.Filename, KernelDSO) {
 			s.kMmapLo, s.kMmapHi = r.Addr, r.Addr+r.Len
@@ -281,9 +291,13 @@ func (as *addrSpace) find(addr uint64) *mapping {
 // Resolve resolves addr in process pid for the given cpumode (the low
 // bits of perf_event_header.misc: 1 kernel, 2 user).
 func (s *Symbolizer) Resolve(pid uint32, cpumode uint16, addr uint64) Symbol {
+	return s.resolve(pid, cpumode, addr, false)
+}
+
+func (s *Symbolizer) resolve(pid uint32, cpumode uint16, addr uint64, chain bool) Symbol {
 	switch cpumode {
 	case cpumodeKernel:
-		if !s.kernelMapped(addr) {
+		if !s.kernelMapped(addr, chain) {
 			return Symbol{Addr: addr, Kernel: true}
 		}
 		sy := Symbol{Addr: addr, DSO: KernelDSO, Kernel: true}
@@ -318,7 +332,7 @@ func (s *Symbolizer) Resolve(pid uint32, cpumode uint16, addr uint64) Symbol {
 
 // KernelSymbol implements KernelSymbols for print fmts' %pS.
 func (s *Symbolizer) KernelSymbol(addr uint64) (string, uint64, bool) {
-	if !s.kernelMapped(addr) {
+	if !s.kernelMapped(addr, false) {
 		return "", 0, false
 	}
 	if k := s.kernel.find(addr); k != nil {
@@ -354,7 +368,7 @@ func (s *Symbolizer) Callchain(dst []Frame, pid uint32, chain []uint64, max int)
 		if n >= max {
 			break
 		}
-		dst = append(dst, Frame{IP: ip, Symbol: s.Resolve(pid, mode, ip)})
+		dst = append(dst, Frame{IP: ip, Symbol: s.resolve(pid, mode, ip, true)})
 		n++
 	}
 	return dst
@@ -375,14 +389,25 @@ func (d *dso) find(addr uint64) *sym {
 // ---- kernel ----
 
 // kernelMapped reports whether perf's kernel map contains addr, loading
-// the kernel symbols if needed.
-func (s *Symbolizer) kernelMapped(addr uint64) bool {
+// the kernel symbols if needed. perf loads the kernel map, narrowing it
+// to the kallsyms symbols, when a lookup first finds it in the MMAP
+// record's range (thread__find_map), and in any case once the first
+// sample is done. It looks a sample's ip up (machine__resolve) before
+// the callchain's entries; chain is true for a callchain entry.
+func (s *Symbolizer) kernelMapped(addr uint64, chain bool) bool {
 	if !s.kloaded {
-		s.loadKernel()
-		if s.kMmapHi > s.kMmapLo {
-			return addr >= s.kMmapLo && addr < s.kMmapHi
+		inMmap := func(a uint64) bool {
+			return s.kMmapHi <= s.kMmapLo || a >= s.kMmapLo && a < s.kMmapHi
 		}
-		return true
+		loaded := s.samples > 1 || chain && s.sampleKernel && inMmap(s.sampleIP)
+		if !loaded {
+			if !inMmap(addr) {
+				return false
+			}
+			s.loadKernel()
+			return true
+		}
+		s.loadKernel()
 	}
 	return !s.kRestrict || addr >= s.kLo && addr < s.kHi
 }
