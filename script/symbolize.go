@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"debug/elf"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -595,6 +596,9 @@ func (d *dso) load(s *Symbolizer) {
 		runtime = symtab
 	}
 	d.syms = elfSymbols(symtab, runtime)
+	if len(d.syms) > 0 {
+		d.syms = addPLTSymbols(d.syms, runtime)
+	}
 }
 
 // findFiles opens the file whose .symtab perf would read (the first of
@@ -840,4 +844,78 @@ func loadPerfMap(path string) []sym {
 	slices.SortStableFunc(out, cmpSymStart)
 	fixupEnd(out)
 	return fixupDuplicate(out)
+}
+
+// addPLTSymbols adds perf 6.1's synthesized PLT symbols
+// (dso__synthesize_plt_symbols) to syms: the n-th relocation of .rela.plt
+// (or .rel.plt), which must link to .dynsym, names the n-th .plt entry
+// after the header "SYM@plt" ("@plt" for a relocation without a symbol,
+// as IRELATIVE ones); entries and the header are .plt's sh_entsize long
+// and counted from .plt's file offset, whatever the file type. An entry
+// inside a symbol already there (as _init, stretched over .plt by
+// symbols__fixup_end) is left out: which of two overlapping symbols
+// perf's rb-tree lookup finds depends on the tree's shape, which is not
+// emulated; the ELF symbol is what perf finds for a small .plt.
+func addPLTSymbols(syms []sym, f *elf.File) (out []sym) {
+	defer func() {
+		if recover() != nil {
+			out = syms
+		}
+	}()
+	dynIdx := -1
+	for i, sec := range f.Sections {
+		if sec.Type == elf.SHT_DYNSYM {
+			dynIdx = i
+			break
+		}
+	}
+	if dynIdx < 0 {
+		return syms
+	}
+	rel := f.Section(".rela.plt")
+	if rel == nil {
+		rel = f.Section(".rel.plt")
+	}
+	plt := f.Section(".plt")
+	if rel == nil || plt == nil || int(rel.Link) != dynIdx || rel.Entsize == 0 {
+		return syms
+	}
+	data, err := rel.Data()
+	if err != nil {
+		return syms
+	}
+	dyn, err := f.DynamicSymbols() // without the null symbol 0
+	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
+		return syms
+	}
+	is64 := f.Class == elf.ELFCLASS64
+	size := plt.Entsize
+	off := plt.Offset + size
+	var plts []sym
+	for p := uint64(0); p+rel.Entsize <= uint64(len(data)); p += rel.Entsize {
+		var idx uint64
+		if is64 {
+			idx = f.ByteOrder.Uint64(data[p+8:]) >> 32
+		} else {
+			idx = uint64(f.ByteOrder.Uint32(data[p+4:]) >> 8)
+		}
+		name := ""
+		if idx > 0 && idx <= uint64(len(dyn)) {
+			name = dyn[idx-1].Name
+		}
+		plts = append(plts, sym{start: off, end: off + size, name: name + "@plt", bind: elf.STB_GLOBAL})
+		off += size
+	}
+	out = syms
+	for _, ps := range plts {
+		if (&dso{syms: syms}).find(ps.start) != nil {
+			continue
+		}
+		out = append(out, ps)
+	}
+	if len(out) == len(syms) {
+		return syms
+	}
+	slices.SortStableFunc(out, cmpSymStart)
+	return out
 }

@@ -3,7 +3,9 @@ package script_test
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -157,5 +159,85 @@ func TestKernelMapEdges(t *testing.T) {
 			t.Fatal(err)
 		}
 		compare(t, gperf, file, [][]string{{"--kallsyms", partPath, "-G"}, {"--kallsyms", partPath}})
+	}
+}
+
+// pltEntries returns the file offsets of a file's .plt entries (past the
+// header), the form uprobe_events wants.
+func pltEntries(t *testing.T, path string) []uint64 {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	plt := f.Section(".plt")
+	if plt == nil || plt.Entsize == 0 {
+		t.Fatalf("%s: no .plt", path)
+	}
+	var offs []uint64
+	for o := plt.Offset + plt.Entsize; o+plt.Entsize <= plt.Offset+plt.Size; o += plt.Entsize {
+		offs = append(offs, o)
+	}
+	return offs
+}
+
+// TestPLTSymbols puts uprobes on every .plt entry of the fixture's libc
+// (whose PLT has IRELATIVE entries without a symbol and named ones), so
+// samples and callchains start in PLT stubs that printf and friends call
+// through; perf names those from .rela.plt ("name@plt", "@plt"). The
+// fixture's own .plt is left out: there _init, stretched over .plt by
+// symbols__fixup_end, overlaps the PLT symbols, and which one perf finds
+// depends on the shape of its symbol rb-tree (not emulated).
+func TestPLTSymbols(t *testing.T) {
+	testutil.Requires(t, testutil.Root, testutil.Perf, testutil.Tracefs, testutil.Uprobes)
+	gperf := buildGperf(t)
+	for _, flags := range []testutil.BuildFlags{testutil.FramePointer, testutil.PIE | testutil.FramePointer} {
+		bin := testutil.BuildC(t, flags, "script_args.c")
+		libc := ""
+		r := testutil.Run(t, "", "ldd", bin)
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if f := strings.Fields(l); len(f) >= 3 && strings.HasPrefix(f[0], "libc.so") {
+				libc = f[2]
+			}
+		}
+		if libc == "" {
+			t.Fatalf("ldd %s: no libc in\n%s", bin, r.Stdout)
+		}
+		group := testutil.Group(t)
+		var defs []string
+		for i, o := range pltEntries(t, libc) {
+			defs = append(defs, fmt.Sprintf("p:%s/libc%d %s:0x%x", group, i, libc, o))
+		}
+		t.Cleanup(func() {
+			f, err := os.OpenFile(testutil.TracingDir+"/uprobe_events", os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			for _, d := range defs {
+				name, _, _ := strings.Cut(strings.TrimPrefix(d, "p:"), " ")
+				f.WriteString("-:" + name + "\n")
+			}
+		})
+		f, err := os.OpenFile(testutil.TracingDir+"/uprobe_events", os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range defs {
+			if _, err := f.WriteString(d + "\n"); err != nil {
+				f.Close()
+				t.Fatalf("add uprobe %q: %v", d, err)
+			}
+		}
+		f.Close()
+		dir := t.TempDir()
+		out := filepath.Join(dir, "plt.data")
+		perfRecord(t, dir, out, "-g", "-e", group+":*", "--", bin, "3")
+		want := testutil.RunPerf(t, dir, "script", "-i", out, "-F", "ip,sym")
+		if !strings.Contains(want.Stdout, "@plt") {
+			t.Fatalf("perf script names no PLT entry:\n%s", want.Stdout)
+		}
+		compare(t, gperf, out, [][]string{nil, {"-G"}, {"-F", "ip,sym,symoff,dso"}})
 	}
 }
