@@ -61,7 +61,9 @@ setup() {
 	mount -t devtmpfs dev /dev
 	mount -t debugfs debugfs /sys/kernel/debug
 	mount -t tracefs tracefs $TR
-	mount -t tmpfs tmp /tmp
+	# No tmpfs over /tmp: the initramfs root is already RAM, and the
+	# module's source sits at the path its DWARF names, which is under
+	# /tmp when the lab runs from a checkout there (CI's clones).
 	stty -F $SER raw -echo 2>/dev/null
 	# The file steps 4 and 5 read with dd.
 	head -c 10007 /dev/urandom >/tmp/readme
