@@ -941,23 +941,16 @@ func (c *compiler) processFunction(arg *pfArg, name string) (tokType, string, er
 		}
 		typ, s := c.tok.readItem()
 		return typ, s, nil
-	case "__get_str", "__get_rel_str":
+	case "__get_str", "__get_rel_str", "__get_bitmask", "__get_rel_bitmask":
 		typ, s := c.tok.readItem()
 		if typ != tokItem {
 			return tokError, "", syntaxErr("%s needs a field name", name)
 		}
-		*arg = pfArg{kind: argString, text: s, field: c.field(s)}
-		if typ, s = c.tok.readItem(); typ != tokDelim || s != ")" {
-			return tokError, "", syntaxErr("expected ')' after %s", name)
+		kind := argString
+		if strings.HasSuffix(name, "_bitmask") {
+			kind = argBitmask
 		}
-		typ, s = c.tok.read()
-		return typ, s, nil
-	case "__get_bitmask", "__get_rel_bitmask":
-		typ, s := c.tok.readItem()
-		if typ != tokItem {
-			return tokError, "", syntaxErr("%s needs a field name", name)
-		}
-		*arg = pfArg{kind: argBitmask, text: s, field: c.field(s)}
+		*arg = pfArg{kind: kind, text: s, field: c.field(s)}
 		if typ, s = c.tok.readItem(); typ != tokDelim || s != ")" {
 			return tokError, "", syntaxErr("expected ')' after %s", name)
 		}
